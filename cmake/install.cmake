@@ -1,0 +1,8 @@
+include(GNUInstallDirs)
+install(TARGETS modemkit ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+if(TARGET modemkit_posix)
+  install(TARGETS modemkit_posix ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
+install(DIRECTORY include/modemkit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+configure_file(${CMAKE_CURRENT_LIST_DIR}/modemkit.pc.in ${CMAKE_BINARY_DIR}/modemkit.pc @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/modemkit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
