@@ -411,7 +411,7 @@ static enum mk_err open_unprivileged(const char *name, char *msg, size_t cap)
         memset(&p, 0, sizeof p);
         int e = MK_E_IO;
         if (setgid(65534) == 0 && setuid(65534) == 0)
-            e = mk_posix_port_open(&p, name, NULL);
+            e = (int)mk_posix_port_open(&p, name, NULL);
         ssize_t w = write(pfd[1], p.msg, strlen(p.msg));
         (void)w;
         _exit(e);
