@@ -130,6 +130,10 @@ enum mk_err mk_posix_port_open(struct mk_posix_port *port, const char *device,
  * opens already hung up (the old, dead device) is not accepted.
  * Returns MK_OK, MK_E_TIMEOUT (port->msg says what it waited for and the last reason),
  * or MK_E_INVAL/MK_E_UNSUPPORTED at once for errors that waiting cannot fix.
+ * It follows the path, not the device: if another device takes the name meanwhile (a
+ * recycled /dev/pts number behind a dangling link, another adapter becoming ttyUSB2),
+ * that one opens. When it matters, follow the USB port path first (mk_usb_wait_reenum in
+ * modemkit/usb.h); a simulator should point its link away before closing the old pty.
  */
 #define MK_POSIX_REOPEN_POLL_MS 50u
 enum mk_err mk_posix_port_reopen(struct mk_posix_port *port, uint64_t deadline_ms);

@@ -645,6 +645,10 @@ enum mk_err mk_posix_port_reopen(struct mk_posix_port *port, uint64_t deadline_m
                                                : MK_POSIX_CONNECT_TIMEOUT_MS;
     uint64_t start = mk_posix_now_ms();
 
+    if (!port->device[0]) {
+        port_msg(port, 0, "reopen: the port was never opened");
+        return MK_E_INVAL;
+    }
     /* Never touch the old fd again: its device is gone even if the path comes back. */
     mk_posix_port_close(port);
     port->io.ops = &port_ops;

@@ -665,8 +665,8 @@ static void explain_holder(const struct mk_usb_dev *dev, const char *sys,
     msg_add(msg, cap,
             ". ModemManager probes and keeps modem ports; while modemkit works on this module "
             "either stop it (sudo systemctl stop ModemManager), or keep it away from this "
-            "device only (run 'mmcli --inhibit-device=%s' in another terminal for the "
-            "duration), or ignore the module for good with a udev rule: "
+            "device only (run 'mmcli --inhibit-device=%s', or 'mmcli -m <index> --inhibit', in "
+            "another terminal for the duration), or ignore the module for good with a udev rule: "
             "ACTION==\"add|change|move\", SUBSYSTEMS==\"usb\", ATTRS{idVendor}==\"%04x\", "
             "ATTRS{idProduct}==\"%04x\", ENV{ID_MM_DEVICE_IGNORE}=\"1\" "
             "(see docs/hardware.md).",
