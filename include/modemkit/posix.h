@@ -54,7 +54,7 @@ enum mk_err mk_posix_errno(int err);
 /* Ports                                                                               */
 
 #define MK_POSIX_PATH_CAP 256
-#define MK_POSIX_MSG_CAP 320
+#define MK_POSIX_MSG_CAP  320
 
 /* Lowest and highest line rate accepted for a tty (the -b option of modemctl). */
 #define MK_POSIX_BAUD_MIN 300u
@@ -73,10 +73,10 @@ enum mk_posix_kind {
 };
 
 struct mk_posix_port_cfg {
-    uint32_t baud;              /* line rate for a tty; 0 = MK_POSIX_BAUD_DEFAULT;
-                                   ignored for ptys, plain character devices and TCP */
-    bool rtscts;                /* hardware flow control (tty only); off by default */
-    bool shared;                /* do not ask for exclusive access (TIOCEXCL) */
+    uint32_t baud;               /* line rate for a tty; 0 = MK_POSIX_BAUD_DEFAULT;
+                                    ignored for ptys, plain character devices and TCP */
+    bool rtscts;                 /* hardware flow control (tty only); off by default */
+    bool shared;                 /* do not ask for exclusive access (TIOCEXCL) */
     uint32_t connect_timeout_ms; /* tcp: devices; 0 = MK_POSIX_CONNECT_TIMEOUT_MS */
 };
 
@@ -86,13 +86,13 @@ struct mk_posix_port_cfg {
  */
 struct mk_posix_port {
     struct mk_io io;
-    int fd;                          /* -1 when closed */
+    int fd; /* -1 when closed */
     enum mk_posix_kind kind;
-    char device[MK_POSIX_PATH_CAP];  /* the device string as given to open */
-    struct mk_posix_port_cfg cfg;    /* settings applied again by reopen */
-    uint32_t baud_actual;            /* tty: rate the driver reports after setting it */
-    int last_errno;                  /* errno behind the last failure, 0 if none */
-    char msg[MK_POSIX_MSG_CAP];      /* explanation of the last failure, "" if none */
+    char device[MK_POSIX_PATH_CAP]; /* the device string as given to open */
+    struct mk_posix_port_cfg cfg;   /* settings applied again by reopen */
+    uint32_t baud_actual;           /* tty: rate the driver reports after setting it */
+    int last_errno;                 /* errno behind the last failure, 0 if none */
+    char msg[MK_POSIX_MSG_CAP];     /* explanation of the last failure, "" if none */
 
     /* Private: the tty's settings before we changed them, restored on close. */
     bool have_saved;

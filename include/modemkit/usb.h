@@ -26,10 +26,10 @@
 extern "C" {
 #endif
 
-#define MK_USB_NAME_CAP 32  /* port paths, driver and tty names */
-#define MK_USB_STR_CAP 64   /* manufacturer, product, serial */
-#define MK_USB_MAX_INTF 16  /* interfaces kept per device (RC76xx has 6, SIM7600 7) */
-#define MK_USB_MSG_CAP 1024 /* explanations with their fix */
+#define MK_USB_NAME_CAP 32   /* port paths, driver and tty names */
+#define MK_USB_STR_CAP  64   /* manufacturer, product, serial */
+#define MK_USB_MAX_INTF 16   /* interfaces kept per device (RC76xx has 6, SIM7600 7) */
+#define MK_USB_MSG_CAP  1024 /* explanations with their fix */
 
 /* Where sysfs and procfs are. NULL (or a NULL field) means "/sys" and "/proc". */
 struct mk_usb_roots {
@@ -38,23 +38,23 @@ struct mk_usb_roots {
 };
 
 struct mk_usb_intf {
-    uint8_t number;                /* bInterfaceNumber */
+    uint8_t number;                  /* bInterfaceNumber */
     uint8_t cls, subclass, protocol; /* bInterfaceClass/SubClass/Protocol */
-    char driver[MK_USB_NAME_CAP];  /* bound driver ("option", "qcserial", "qmi_wwan",
-                                      "cdc_acm"), "" when none */
-    char tty[MK_USB_NAME_CAP];     /* "ttyUSB2", "ttyACM0", "" when none */
+    char driver[MK_USB_NAME_CAP];    /* bound driver ("option", "qcserial", "qmi_wwan",
+                                        "cdc_acm"), "" when none */
+    char tty[MK_USB_NAME_CAP];       /* "ttyUSB2", "ttyACM0", "" when none */
 };
 
 struct mk_usb_dev {
     char port[MK_USB_NAME_CAP];    /* sysfs name = USB port path: "3-1", "1-1.4" */
     char devpath[MK_USB_NAME_CAP]; /* port chain below the root hub: "1", "1.4" */
     uint16_t vid, pid;
-    unsigned busnum, devnum;       /* devnum changes at every enumeration */
+    unsigned busnum, devnum; /* devnum changes at every enumeration */
     char manufacturer[MK_USB_STR_CAP];
     char product[MK_USB_STR_CAP];
     char serial[MK_USB_STR_CAP];
-    unsigned num_interfaces;       /* bNumInterfaces of the active configuration */
-    size_t nintf;                  /* interfaces found in sysfs (sorted by number) */
+    unsigned num_interfaces; /* bNumInterfaces of the active configuration */
+    size_t nintf;            /* interfaces found in sysfs (sorted by number) */
     struct mk_usb_intf intf[MK_USB_MAX_INTF];
 };
 
@@ -68,8 +68,7 @@ enum mk_err mk_usb_list(const struct mk_usb_roots *roots, struct mk_usb_dev *dev
                         size_t *n);
 
 /* Reads the device on USB port path port ("3-1"). MK_E_NOENT when nothing is there. */
-enum mk_err mk_usb_read(const struct mk_usb_roots *roots, const char *port,
-                        struct mk_usb_dev *out);
+enum mk_err mk_usb_read(const struct mk_usb_roots *roots, const char *port, struct mk_usb_dev *out);
 
 /* First device (by port path) with this VID and PID (pid 0: any PID). MK_E_NOENT if none. */
 enum mk_err mk_usb_find_id(const struct mk_usb_roots *roots, uint16_t vid, uint16_t pid,
@@ -110,11 +109,11 @@ struct mk_usb_known {
     uint16_t vid, pid;
     unsigned only_num_interfaces; /* match only this bNumInterfaces; 0 = any */
     enum mk_usb_mode mode;
-    const char *model;            /* "SIMCom SIM7500/SIM7600 (and SIM7000)" */
-    int at_intf;                  /* interface number of the AT port; -1 none/unknown */
-    const char *driver;           /* serial driver expected on it: "option", "qcserial" */
-    const char *note;             /* what the mode means for the user */
-    const char *source;           /* where the facts come from */
+    const char *model;  /* "SIMCom SIM7500/SIM7600 (and SIM7000)" */
+    int at_intf;        /* interface number of the AT port; -1 none/unknown */
+    const char *driver; /* serial driver expected on it: "option", "qcserial" */
+    const char *note;   /* what the mode means for the user */
+    const char *source; /* where the facts come from */
 };
 
 struct mk_usb_class {
@@ -156,12 +155,12 @@ enum mk_err mk_usb_find_holders(const struct mk_usb_roots *roots, const char *de
 int mk_usb_modemmanager_pid(const struct mk_usb_roots *roots);
 
 struct mk_usb_diag {
-    enum mk_err err;            /* MK_OK, MK_E_NO_DRIVER or MK_E_PORT_HELD */
-    struct mk_usb_class cls;    /* the classification the checks were based on */
+    enum mk_err err;             /* MK_OK, MK_E_NO_DRIVER or MK_E_PORT_HELD */
+    struct mk_usb_class cls;     /* the classification the checks were based on */
     struct mk_usb_holder holder; /* who holds the port (MK_E_PORT_HELD) */
-    char tty[MK_USB_NAME_CAP];  /* the tty that was checked, "" if none */
-    int mm_pid;                 /* running ModemManager, 0 if none */
-    char msg[MK_USB_MSG_CAP];   /* what is wrong and how to fix it; warnings when MK_OK */
+    char tty[MK_USB_NAME_CAP];   /* the tty that was checked, "" if none */
+    int mm_pid;                  /* running ModemManager, 0 if none */
+    char msg[MK_USB_MSG_CAP];    /* what is wrong and how to fix it; warnings when MK_OK */
 };
 
 /*
@@ -194,13 +193,13 @@ struct mk_usb_loop_cfg {
 struct mk_usb_loopwatch {
     struct mk_usb_loop_cfg cfg;
     bool started, present;
-    uint64_t since_ms;                     /* when the current state began */
+    uint64_t since_ms;                       /* when the current state began */
     uint64_t vanish_ms[MK_USB_LOOP_HISTORY]; /* short appearances' end times (ring) */
     uint32_t up_ms[MK_USB_LOOP_HISTORY];     /* ... and how long each lasted */
     uint32_t down_ms[MK_USB_LOOP_HISTORY];   /* absences that ended, most recent last */
-    unsigned nvanish, ndown;               /* entries written (ring index = count % N) */
-    unsigned cycles;                       /* cycles in the window at the last sample */
-    char msg[MK_USB_MSG_CAP];              /* explanation once MK_E_BOOTLOOP */
+    unsigned nvanish, ndown;                 /* entries written (ring index = count % N) */
+    unsigned cycles;                         /* cycles in the window at the last sample */
+    char msg[MK_USB_MSG_CAP];                /* explanation once MK_E_BOOTLOOP */
 };
 
 /* Prepares lw. cfg may be NULL (defaults). */
@@ -239,19 +238,19 @@ struct mk_usb_expect {
 
 struct mk_usb_watch {
     const struct mk_usb_roots *roots;
-    const char *port;              /* USB port path to follow: "3-1" */
-    const struct mk_clock *clock;  /* NULL = mk_posix_clock() */
+    const char *port;             /* USB port path to follow: "3-1" */
+    const struct mk_clock *clock; /* NULL = mk_posix_clock() */
     /* How to wait between samples; NULL = real sleep. Tests advance a virtual clock here
      * and change the fake sysfs tree according to their script. */
     void (*sleep_ms)(void *ctx, uint32_t ms);
     void *sleep_ctx;
-    uint32_t interval_ms;          /* sampling period; 0 = 250 */
+    uint32_t interval_ms; /* sampling period; 0 = 250 */
     /* Progress: called on every change seen (may be NULL). */
     void (*on_event)(void *ctx, const struct mk_usb_event *ev);
     void *event_ctx;
     /* Optional: fed every sample; the watch stops with MK_E_BOOTLOOP when it trips. */
     struct mk_usb_loopwatch *loop;
-    char msg[MK_USB_MSG_CAP];      /* out: what happened (timeout, loop) */
+    char msg[MK_USB_MSG_CAP]; /* out: what happened (timeout, loop) */
 };
 
 /*
@@ -272,8 +271,7 @@ enum mk_err mk_usb_wait_reenum(struct mk_usb_watch *w, unsigned old_devnum,
  * settings when NULL) trips; otherwise MK_OK if the device is present at the deadline
  * (*out filled when not NULL) or MK_E_NOENT if it is not.
  */
-enum mk_err mk_usb_watch_port(struct mk_usb_watch *w, uint64_t deadline_ms,
-                              struct mk_usb_dev *out);
+enum mk_err mk_usb_watch_port(struct mk_usb_watch *w, uint64_t deadline_ms, struct mk_usb_dev *out);
 
 #ifdef __cplusplus
 }

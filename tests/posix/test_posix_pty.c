@@ -89,9 +89,9 @@ MK_TEST(pty_bytes_pass_raw_both_ways)
     MK_CHECK_EQ_INT(n, sizeof all);
     MK_CHECK_EQ_MEM(got, all, sizeof all);
 
-    MK_CHECK_EQ_INT(mk_io_write_all(&port.io, mk_posix_clock(), all, sizeof all,
-                                    mk_posix_now_ms() + 2000),
-                    MK_OK);
+    MK_CHECK_EQ_INT(
+        mk_io_write_all(&port.io, mk_posix_clock(), all, sizeof all, mk_posix_now_ms() + 2000),
+        MK_OK);
     memset(got, 0, sizeof got);
     MK_CHECK_EQ_INT(tu_fd_read(m, got, sizeof got, 2000), sizeof all);
     MK_CHECK_EQ_MEM(got, all, sizeof all);
@@ -262,9 +262,9 @@ MK_TEST(pty_close_restores_settings)
 }
 
 static const uint32_t standard_rates[] = {
-    300,    600,    1200,   1800,   2400,    4800,    9600,    19200,   38400,
-    57600,  115200, 230400, 460800, 500000,  576000,  921600,  1000000, 1152000,
-    1500000, 2000000, 2500000, 3000000, 3500000, 4000000,
+    300,     600,     1200,    1800,    2400,    4800,    9600,    19200,
+    38400,   57600,   115200,  230400,  460800,  500000,  576000,  921600,
+    1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000,
 };
 
 MK_TEST(baud_standard_table)

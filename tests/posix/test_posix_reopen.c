@@ -32,10 +32,10 @@ static int repoint(const char *link, const char *target)
 
 struct reboot {
     const char *link;
-    uint32_t down_ms;       /* how long the "module" stays away */
-    int new_master;         /* out: the new pty's master */
-    char new_name[64];      /* out: its slave path */
-    uint64_t back_at_ms;    /* out: when the link pointed at the new pty */
+    uint32_t down_ms;    /* how long the "module" stays away */
+    int new_master;      /* out: the new pty's master */
+    char new_name[64];   /* out: its slave path */
+    uint64_t back_at_ms; /* out: when the link pointed at the new pty */
 };
 
 /* The simulated module coming back: after down_ms, a new pty and the link re-pointed. */
@@ -89,8 +89,8 @@ MK_TEST(reopen_follows_repointed_symlink)
     MK_CHECK_EQ_INT(e, MK_OK);
     if (e != MK_OK)
         printf("#   %s\n", port.msg);
-    MK_CHECK(t1 >= r.back_at_ms);                       /* it waited for the new pty */
-    MK_CHECK(t1 - r.back_at_ms < 1000);                 /* and noticed it promptly */
+    MK_CHECK(t1 >= r.back_at_ms);       /* it waited for the new pty */
+    MK_CHECK(t1 - r.back_at_ms < 1000); /* and noticed it promptly */
     MK_CHECK_EQ_STR(port.device, link);
 
     /* The new fd is the new pty, with the same settings, and it works both ways. */

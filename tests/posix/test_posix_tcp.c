@@ -133,8 +133,8 @@ MK_TEST(tcp_refused_is_noent)
 
 MK_TEST(tcp_malformed_devices)
 {
-    static const char *bad[] = {"tcp:", "tcp:127.0.0.1", "tcp::7000", "tcp:127.0.0.1:",
-                                "tcp:[::1]", "tcp:[::1]7000"};
+    static const char *bad[] = {"tcp:",           "tcp:127.0.0.1", "tcp::7000",
+                                "tcp:127.0.0.1:", "tcp:[::1]",     "tcp:[::1]7000"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct mk_posix_port port;
         enum mk_err e = mk_posix_port_open(&port, bad[i], NULL);

@@ -27,8 +27,13 @@ static void tree_init(struct tree *t)
     t->roots.proc = t->proc;
     /* What every host has: a root hub and its interface, which are not devices. */
     struct mk_fakeusb_intf hub_if = {0, 9, 0, 0, "hub", NULL};
-    struct mk_fakeusb_dev hub = {.port = "1-1", .vid = 0x05e3, .pid = 0x0610, .devnum = 2,
-                                 .product = "USB2.0 Hub", .intf = &hub_if, .nintf = 1};
+    struct mk_fakeusb_dev hub = {.port = "1-1",
+                                 .vid = 0x05e3,
+                                 .pid = 0x0610,
+                                 .devnum = 2,
+                                 .product = "USB2.0 Hub",
+                                 .intf = &hub_if,
+                                 .nintf = 1};
     MK_CHECK_EQ_INT(mk_fakeusb_add(t->sys, &hub), 0);
     MK_CHECK_EQ_INT(mk_fakeusb_proc_add(t->proc, 1, "systemd", NULL, 0), 0);
 }
@@ -132,8 +137,7 @@ MK_TEST(rc7620_normal_and_boot_and_hold)
     /* TP1 low at power-on (seed 004): same VID:PID, one interface, one tty. */
     MK_CHECK_EQ_INT(mk_fakeusb_remove(t.sys, "3-1"), 0);
     MK_CHECK_EQ_INT(mk_usb_read(&t.roots, "3-1", &d), MK_E_NOENT);
-    MK_CHECK_EQ_INT(mk_fakeusb_add_profile(t.sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, 60, true),
-                    0);
+    MK_CHECK_EQ_INT(mk_fakeusb_add_profile(t.sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, 60, true), 0);
     MK_CHECK_EQ_INT(mk_usb_read(&t.roots, "3-1", &d), MK_OK);
     MK_CHECK_EQ_INT(d.num_interfaces, 1);
     MK_CHECK(mk_usb_classify(&d, &c));
@@ -175,7 +179,8 @@ MK_TEST(edl_9008_with_and_without_qcserial)
     MK_CHECK(contains(dg.msg, "2-3 (05c6:9008"));
     MK_CHECK(contains(dg.msg, "no serial driver is bound to interface 0"));
     MK_CHECK(contains(dg.msg, "sudo modprobe qcserial"));
-    MK_CHECK(contains(dg.msg, "echo 05c6 9008 | sudo tee /sys/bus/usb-serial/drivers/qcserial/new_id"));
+    MK_CHECK(
+        contains(dg.msg, "echo 05c6 9008 | sudo tee /sys/bus/usb-serial/drivers/qcserial/new_id"));
 
     /* The driver loads late: the tty appears, the diagnosis clears. */
     MK_CHECK_EQ_INT(mk_fakeusb_bind(t.sys, "2-3", 0, "qcserial", "ttyUSB0"), 0);
@@ -196,7 +201,8 @@ MK_TEST(simcom_without_option_driver)
     MK_CHECK_EQ_INT(mk_usb_diagnose(&t.roots, &d, &dg), MK_E_NO_DRIVER);
     MK_CHECK(contains(dg.msg, "interface 2 (the AT port)"));
     MK_CHECK(contains(dg.msg, "sudo modprobe option"));
-    MK_CHECK(contains(dg.msg, "echo 1e0e 9001 | sudo tee /sys/bus/usb-serial/drivers/option1/new_id"));
+    MK_CHECK(
+        contains(dg.msg, "echo 1e0e 9001 | sudo tee /sys/bus/usb-serial/drivers/option1/new_id"));
 
     /* Interface 2 taken by a non-serial driver is explained as such. */
     MK_CHECK_EQ_INT(mk_fakeusb_bind(t.sys, "1-2", 2, "usbfs", NULL), 0);
@@ -214,8 +220,8 @@ MK_TEST(unknown_devices_vendor_and_acm)
     /* A modem we have no table row for, with no driver on its vendor interfaces. */
     struct mk_fakeusb_intf vif[2] = {{0, 0xff, 0xff, 0xff, NULL, NULL},
                                      {1, 0xff, 0xff, 0xff, NULL, NULL}};
-    struct mk_fakeusb_dev odd = {.port = "4-1.2", .vid = 0x1234, .pid = 0x5678, .devnum = 3,
-                                 .intf = vif, .nintf = 2};
+    struct mk_fakeusb_dev odd = {
+        .port = "4-1.2", .vid = 0x1234, .pid = 0x5678, .devnum = 3, .intf = vif, .nintf = 2};
     MK_CHECK_EQ_INT(mk_fakeusb_add(t.sys, &odd), 0);
     struct mk_usb_dev d;
     struct mk_usb_class c;
@@ -225,13 +231,14 @@ MK_TEST(unknown_devices_vendor_and_acm)
     MK_CHECK(!mk_usb_classify(&d, &c));
     MK_CHECK_EQ_INT(c.mode, MK_USB_MODE_UNKNOWN);
     MK_CHECK_EQ_INT(mk_usb_diagnose(&t.roots, &d, &dg), MK_E_NO_DRIVER);
-    MK_CHECK(contains(dg.msg, "echo 1234 5678 | sudo tee /sys/bus/usb-serial/drivers/option1/new_id"));
+    MK_CHECK(
+        contains(dg.msg, "echo 1234 5678 | sudo tee /sys/bus/usb-serial/drivers/option1/new_id"));
 
     /* A CDC ACM modem: tty under <intf>/tty/ttyACM0. */
     struct mk_fakeusb_intf aif[2] = {{0, 0x02, 0x02, 0x01, "cdc_acm", "ttyACM0"},
                                      {1, 0x0a, 0x00, 0x00, "cdc_acm", NULL}};
-    struct mk_fakeusb_dev acm = {.port = "4-2", .vid = 0x2341, .pid = 0x8053, .devnum = 5,
-                                 .intf = aif, .nintf = 2};
+    struct mk_fakeusb_dev acm = {
+        .port = "4-2", .vid = 0x2341, .pid = 0x8053, .devnum = 5, .intf = aif, .nintf = 2};
     MK_CHECK_EQ_INT(mk_fakeusb_add(t.sys, &acm), 0);
     size_t idx = 0;
     MK_CHECK_EQ_INT(mk_usb_find_tty(&t.roots, "ttyACM0", &d, &idx), MK_OK);
@@ -315,8 +322,7 @@ MK_TEST(modemmanager_running_but_not_holding_is_a_warning)
 {
     struct tree t;
     tree_init(&t);
-    MK_CHECK_EQ_INT(mk_fakeusb_add_profile(t.sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, 60, true),
-                    0);
+    MK_CHECK_EQ_INT(mk_fakeusb_add_profile(t.sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, 60, true), 0);
     MK_CHECK_EQ_INT(mk_fakeusb_proc_add(t.proc, 700, "ModemManager", NULL, 0), 0);
     struct mk_usb_dev d;
     struct mk_usb_diag dg;
@@ -341,7 +347,11 @@ MK_TEST(known_table_rows_cite_sources)
         MK_CHECK(k[i].mode == MK_USB_MODE_NORMAL || k[i].at_intf < 0);
     }
     /* Spot checks of the modes the flasher relies on. */
-    static const struct { uint16_t vid, pid; unsigned nif; enum mk_usb_mode mode; } cases[] = {
+    static const struct {
+        uint16_t vid, pid;
+        unsigned nif;
+        enum mk_usb_mode mode;
+    } cases[] = {
         {0x1199, 0x9090, 1, MK_USB_MODE_BOOTHOLD}, {0x1199, 0xc080, 1, MK_USB_MODE_BOOTHOLD},
         {0x1199, 0x9062, 1, MK_USB_MODE_BOOTHOLD}, {0x05c6, 0x900e, 1, MK_USB_MODE_CRASHDUMP},
         {0x2c7c, 0x0125, 5, MK_USB_MODE_NORMAL},   {0x1e0e, 0x9206, 4, MK_USB_MODE_NORMAL},

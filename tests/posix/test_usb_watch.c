@@ -57,8 +57,8 @@ static uint64_t run_pattern(struct mk_usb_loopwatch *lw, const struct pattern *p
 MK_TEST(seed004_reboot_loop_is_detected)
 {
     /* 2-3 s present, 10-15 s absent, varying cycle to cycle. */
-    static const struct pattern seed004[] = {{2500, 12000}, {2000, 15000}, {3000, 10000},
-                                             {2500, 13500}};
+    static const struct pattern seed004[] = {
+        {2500, 12000}, {2000, 15000}, {3000, 10000}, {2500, 13500}};
     struct mk_usb_loopwatch lw;
     mk_usb_loop_init(&lw, NULL);
     uint64_t at = run_pattern(&lw, seed004, 4, 10 * 60 * 1000);
@@ -190,8 +190,7 @@ static void apply_due(struct sim *s)
             mk_fakeusb_add_profile(s->sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, ++s->devnum, true);
             break;
         case PLUG_BOOTHOLD_UNBOUND:
-            mk_fakeusb_add_profile(s->sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, ++s->devnum,
-                                   false);
+            mk_fakeusb_add_profile(s->sys, "3-1", MK_FAKEUSB_RC76XX_BOOTHOLD, ++s->devnum, false);
             break;
         case BIND_TTY:
             mk_fakeusb_bind(s->sys, "3-1", 0, "qcserial", "ttyUSB0");
@@ -221,8 +220,7 @@ static void sim_event(void *ctx, const struct mk_usb_event *ev)
     }
 }
 
-static void sim_init(struct sim *s, struct mk_usb_watch *w, const struct step *script,
-                     size_t n)
+static void sim_init(struct sim *s, struct mk_usb_watch *w, const struct step *script, size_t n)
 {
     memset(s, 0, sizeof *s);
     MK_CHECK_EQ_INT(mk_fakeusb_tmpdir(s->root, sizeof s->root, "watch"), 0);
@@ -261,8 +259,8 @@ MK_TEST(wait_for_boot_and_hold_after_reset)
     sim_init(&s, &w, script, 4);
     struct mk_usb_dev before, after;
     MK_CHECK_EQ_INT(mk_usb_read(&s.roots, "3-1", &before), MK_OK);
-    struct mk_usb_expect want = {.vid = 0x1199, .pid = 0x68c0, .num_interfaces = 1,
-                                 .need_tty = true};
+    struct mk_usb_expect want = {
+        .vid = 0x1199, .pid = 0x68c0, .num_interfaces = 1, .need_tty = true};
     enum mk_err e = mk_usb_wait_reenum(&w, before.devnum, &want, 120000, &after);
     MK_CHECK_EQ_INT(e, MK_OK);
     if (e != MK_OK)
@@ -394,8 +392,8 @@ MK_TEST(watch_port_loop_and_stable)
     MK_CHECK_EQ_INT(mk_usb_watch_port(&w, 600000, &out), MK_E_BOOTLOOP);
     sim_free(&s);
 
-    static const struct step reboot_once[] = {{0, PLUG_RC76XX}, {5000, UNPLUG},
-                                              {17000, PLUG_RC76XX}};
+    static const struct step reboot_once[] = {
+        {0, PLUG_RC76XX}, {5000, UNPLUG}, {17000, PLUG_RC76XX}};
     sim_init(&s, &w, reboot_once, 3);
     MK_CHECK_EQ_INT(mk_usb_watch_port(&w, 180000, &out), MK_OK);
     MK_CHECK_EQ_INT(out.devnum, 12);

@@ -199,9 +199,12 @@ int mk_fakeusb_add_profile(const char *sys, const char *port, enum mk_fakeusb_pr
     struct mk_fakeusb_intf it[8];
     struct mk_fakeusb_dev dev = {.port = port, .devnum = devnum, .intf = it};
     size_t n = 0;
-#define INTF(num, c, drv, t)                                                                 \
-    it[n++] = (struct mk_fakeusb_intf){(num), (c), (c) == 0xff ? 0xff : 0, (c) == 0xff ? 0xff : 0, \
-                                       bound ? (drv) : NULL, bound ? (t) : NULL}
+#define INTF(num, c, drv, t)                                                                       \
+    it[n++] = (struct mk_fakeusb_intf)                                                             \
+    {                                                                                              \
+        (num), (c), (c) == 0xff ? 0xff : 0, (c) == 0xff ? 0xff : 0, bound ? (drv) : NULL,          \
+            bound ? (t) : NULL                                                                     \
+    }
     switch (profile) {
     case MK_FAKEUSB_SIM7600:
         dev.vid = 0x1e0e;

@@ -24,11 +24,11 @@ struct mk_fakeusb_intf {
 };
 
 struct mk_fakeusb_dev {
-    const char *port;   /* "3-1" */
+    const char *port; /* "3-1" */
     uint16_t vid, pid;
     unsigned devnum;
     const char *manufacturer, *product, *serial; /* NULL: attribute absent */
-    unsigned num_interfaces; /* 0: the number of intf entries */
+    unsigned num_interfaces;                     /* 0: the number of intf entries */
     const struct mk_fakeusb_intf *intf;
     size_t nintf;
 };

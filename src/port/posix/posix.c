@@ -100,9 +100,9 @@ struct baud_entry {
 
 /* The standard B* constants this system defines, from 300 bit/s up. */
 static const struct baud_entry baud_table[] = {
-    {300, B300},       {600, B600},       {1200, B1200},     {1800, B1800},
-    {2400, B2400},     {4800, B4800},     {9600, B9600},     {19200, B19200},
-    {38400, B38400},   {57600, B57600},   {115200, B115200}, {230400, B230400},
+    {300, B300},         {600, B600},     {1200, B1200},     {1800, B1800},
+    {2400, B2400},       {4800, B4800},   {9600, B9600},     {19200, B19200},
+    {38400, B38400},     {57600, B57600}, {115200, B115200}, {230400, B230400},
 #ifdef B460800
     {460800, B460800},
 #endif
@@ -389,8 +389,8 @@ static enum mk_err tty_configure(struct mk_posix_port *p)
     struct termios t;
 
     if (rate < MK_POSIX_BAUD_MIN || rate > MK_POSIX_BAUD_MAX) {
-        port_msg(p, 0, "baud rate %u is out of range (%u..%u)", (unsigned)rate,
-                 MK_POSIX_BAUD_MIN, MK_POSIX_BAUD_MAX);
+        port_msg(p, 0, "baud rate %u is out of range (%u..%u)", (unsigned)rate, MK_POSIX_BAUD_MIN,
+                 MK_POSIX_BAUD_MAX);
         return MK_E_INVAL;
     }
     if (tcgetattr(p->fd, &t) != 0)
@@ -400,7 +400,7 @@ static enum mk_err tty_configure(struct mk_posix_port *p)
 
     cfmakeraw(&t);
     t.c_cflag |= CLOCAL | CREAD;
-    t.c_cflag &= ~(tcflag_t)(CSTOPB | PARENB | HUPCL);
+    t.c_cflag &= ~(tcflag_t)(CSTOPB | PARENB);
     t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
     if (p->cfg.rtscts)
         t.c_cflag |= CRTSCTS;
@@ -433,8 +433,10 @@ static enum mk_err tty_configure(struct mk_posix_port *p)
     if (pty)
         return MK_OK;
     if (err == ENOTSUP) {
-        port_msg(p, err, "%s: baud rate %u is not a standard rate and this system cannot set "
-                         "arbitrary rates", p->device, (unsigned)rate);
+        port_msg(p, err,
+                 "%s: baud rate %u is not a standard rate and this system cannot set "
+                 "arbitrary rates",
+                 p->device, (unsigned)rate);
         return MK_E_UNSUPPORTED;
     }
     if (err) {
@@ -599,6 +601,11 @@ static bool is_tcp(const char *device)
     return strncmp(device, "tcp:", 4) == 0;
 }
 
+static uint32_t connect_timeout_ms(const struct mk_posix_port *p)
+{
+    return p->cfg.connect_timeout_ms ? p->cfg.connect_timeout_ms : MK_POSIX_CONNECT_TIMEOUT_MS;
+}
+
 /* One attempt with port->device and port->cfg. Leaves the port closed on failure. */
 static enum mk_err open_once(struct mk_posix_port *p, uint64_t tcp_deadline_ms)
 {
@@ -632,8 +639,7 @@ enum mk_err mk_posix_port_open(struct mk_posix_port *port, const char *device,
         return MK_E_INVAL;
     }
     memcpy(port->device, device, strlen(device) + 1);
-    uint32_t ct = port->cfg.connect_timeout_ms ? port->cfg.connect_timeout_ms
-                                               : MK_POSIX_CONNECT_TIMEOUT_MS;
+    uint32_t ct = connect_timeout_ms(port);
     return open_once(port, mk_posix_now_ms() + ct);
 }
 
@@ -641,8 +647,7 @@ enum mk_err mk_posix_port_reopen(struct mk_posix_port *port, uint64_t deadline_m
 {
     char last[MK_POSIX_MSG_CAP] = "it did not appear";
     bool tcp = is_tcp(port->device);
-    uint32_t ct = port->cfg.connect_timeout_ms ? port->cfg.connect_timeout_ms
-                                               : MK_POSIX_CONNECT_TIMEOUT_MS;
+    uint32_t ct = connect_timeout_ms(port);
     uint64_t start = mk_posix_now_ms();
 
     if (!port->device[0]) {
@@ -675,8 +680,7 @@ enum mk_err mk_posix_port_reopen(struct mk_posix_port *port, uint64_t deadline_m
         }
         now = mk_posix_now_ms();
         if (now >= deadline_ms) {
-            port_msg(port, port->last_errno,
-                     "waited %llu ms for %s to come back; last attempt: %s",
+            port_msg(port, port->last_errno, "waited %llu ms for %s to come back; last attempt: %s",
                      (unsigned long long)(now - start), port->device, last);
             return MK_E_TIMEOUT;
         }

@@ -60,8 +60,7 @@ static bool join(char *out, size_t cap, const char *a, const char *b)
 }
 
 /* <sys>/bus/usb/devices/<port> */
-static bool usb_dev_dir(const struct mk_usb_roots *roots, const char *port, char *out,
-                        size_t cap)
+static bool usb_dev_dir(const struct mk_usb_roots *roots, const char *port, char *out, size_t cap)
 {
     char base[PATH_MAX];
     return join(base, sizeof base, sys_root(roots), "bus/usb/devices") &&
@@ -177,8 +176,7 @@ static int cmp_intf(const void *a, const void *b)
     return (int)x->number - (int)y->number;
 }
 
-enum mk_err mk_usb_read(const struct mk_usb_roots *roots, const char *port,
-                        struct mk_usb_dev *out)
+enum mk_err mk_usb_read(const struct mk_usb_roots *roots, const char *port, struct mk_usb_dev *out)
 {
     char dir[PATH_MAX], prefix[MK_USB_NAME_CAP + 1];
     unsigned long v;
@@ -231,8 +229,8 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* Device names under <sys>/bus/usb/devices, sorted. */
-static enum mk_err list_names(const struct mk_usb_roots *roots,
-                              char (*names)[MK_USB_NAME_CAP], size_t *n)
+static enum mk_err list_names(const struct mk_usb_roots *roots, char (*names)[MK_USB_NAME_CAP],
+                              size_t *n)
 {
     char dir[PATH_MAX];
     DIR *d = join(dir, sizeof dir, sys_root(roots), "bus/usb/devices") ? opendir(dir) : NULL;
@@ -270,8 +268,8 @@ enum mk_err mk_usb_list(const struct mk_usb_roots *roots, struct mk_usb_dev *dev
 
 /* Visits devices in port order until match() says yes. */
 static enum mk_err find_dev(const struct mk_usb_roots *roots,
-                            bool (*match)(const struct mk_usb_dev *, const void *),
-                            const void *arg, struct mk_usb_dev *out)
+                            bool (*match)(const struct mk_usb_dev *, const void *), const void *arg,
+                            struct mk_usb_dev *out)
 {
     char names[MAX_DEVICES][MK_USB_NAME_CAP];
     size_t nn;
@@ -340,19 +338,18 @@ void mk_usb_describe(const struct mk_usb_dev *dev, char *buf, size_t cap)
     for (size_t i = 0; n >= 0 && (len += (size_t)n) < cap && i < dev->nintf; i++) {
         const struct mk_usb_intf *it = &dev->intf[i];
         n = snprintf(buf + len, cap - len, "%s if%u %s%s%s", i ? "," : "", it->number,
-                     it->driver[0] ? it->driver : "(no driver)", it->tty[0] ? " " : "",
-                     it->tty);
+                     it->driver[0] ? it->driver : "(no driver)", it->tty[0] ? " " : "", it->tty);
     }
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* Known modules                                                                       */
 
-#define SRC_SIERRA_QDL                                                                   \
-    "download-mode.md §5.3: Linux qcserial ID table (stable patches), OpenWrt forum "    \
+#define SRC_SIERRA_QDL                                                                             \
+    "download-mode.md §5.3: Linux qcserial ID table (stable patches), OpenWrt forum "             \
     "thread on MC7455 showing only /dev/ttyUSB0"
-#define NOTE_SIERRA_QDL                                                                  \
-    "Sierra download (QDL / boot-and-hold) mode: one serial port speaking QDL or "      \
+#define NOTE_SIERRA_QDL                                                                            \
+    "Sierra download (QDL / boot-and-hold) mode: one serial port speaking QDL or "                 \
     "Sahara+Firehose; no AT commands"
 
 static const struct mk_usb_known known_table[] = {
@@ -366,9 +363,8 @@ static const struct mk_usb_known known_table[] = {
      "at-commands.md §4.4 (K1 option.c/qmi_wwan.c; SIM7600 tty map)"},
     /* SIM7070/80/90 compositions chosen with AT+CUSBSELNV: at-commands.md §4.4 (S13
      * SIM7070 Linux note, K1). Which interface carries AT is not in our references. */
-    {0x1e0e, 0x9205, 0, MK_USB_MODE_NORMAL, "SIMCom SIM7070/SIM7080/SIM7090 (AT+ECM)", -1,
-     "option", "normal mode, AT + ECM composition",
-     "at-commands.md §4.4 (S13 SIM7070 Linux note; K1)"},
+    {0x1e0e, 0x9205, 0, MK_USB_MODE_NORMAL, "SIMCom SIM7070/SIM7080/SIM7090 (AT+ECM)", -1, "option",
+     "normal mode, AT + ECM composition", "at-commands.md §4.4 (S13 SIM7070 Linux note; K1)"},
     {0x1e0e, 0x9206, 0, MK_USB_MODE_NORMAL, "SIMCom SIM7070/SIM7080/SIM7090 (AT only)", -1,
      "option", "normal mode, AT-only composition (the default)",
      "at-commands.md §4.4 (S13 SIM7070 Linux note; K1)"},
@@ -619,7 +615,9 @@ static void explain_no_driver(const struct mk_usb_dev *dev, const struct mk_usb_
                 it->driver);
     else if (it)
         msg_add(msg, cap, "no serial driver is bound to interface %u%s", it->number,
-                cls->mode == MK_USB_MODE_NORMAL ? " (the AT port)" : "");
+                cls->mode == MK_USB_MODE_NORMAL && cls->known->at_intf == it->number
+                    ? " (the AT port)"
+                    : "");
     else
         msg_add(msg, cap, "none of its interfaces has a serial driver bound");
     msg_add(msg, cap, ", so there is no tty to open. Load the driver: sudo modprobe %s", drv);
@@ -630,8 +628,9 @@ static void explain_no_driver(const struct mk_usb_dev *dev, const struct mk_usb_
             "echo %04x %04x | sudo tee /sys/bus/usb-serial/drivers/%s/new_id",
             dev->vid, dev->pid, usb_serial_name(drv));
     if (it && strcmp(it->driver, "usbfs") == 0)
-        msg_add(msg, cap, ". 'usbfs' means a program using libusb (qdl, edl, QFirehose) has "
-                          "claimed the interface: close it first");
+        msg_add(msg, cap,
+                ". 'usbfs' means a program using libusb (qdl, edl, QFirehose) has "
+                "claimed the interface: close it first");
 }
 
 /* The interface whose tty we need; NULL when any vendor-specific one will do. */
@@ -721,8 +720,7 @@ enum mk_err mk_usb_diagnose(const struct mk_usb_roots *roots, const struct mk_us
     /* 3. Usable. Say what it is, and warn about ModemManager. */
     msg_add(out->msg, sizeof out->msg, "%s %04x:%04x", dev->port, dev->vid, dev->pid);
     if (out->cls.known)
-        msg_add(out->msg, sizeof out->msg, " %s: %s", out->cls.known->model,
-                out->cls.known->note);
+        msg_add(out->msg, sizeof out->msg, " %s: %s", out->cls.known->model, out->cls.known->note);
     msg_add(out->msg, sizeof out->msg, "; port /dev/%s", out->tty);
     if (out->mm_pid)
         msg_add(out->msg, sizeof out->msg,
@@ -812,8 +810,7 @@ enum mk_err mk_usb_loop_sample(struct mk_usb_loopwatch *lw, uint64_t now_ms, boo
             "reset) and try again",
             lw->cycles, (unsigned long long)((now_ms - first + 500u) / 1000u),
             (unsigned long long)(up_avg / 1000u), (unsigned long long)(up_avg % 1000u / 100u),
-            (unsigned long long)(down_avg / 1000u),
-            (unsigned long long)(down_avg % 1000u / 100u));
+            (unsigned long long)(down_avg / 1000u), (unsigned long long)(down_avg % 1000u / 100u));
     return MK_E_BOOTLOOP;
 }
 
@@ -973,16 +970,15 @@ enum mk_err mk_usb_wait_reenum(struct mk_usb_watch *w, unsigned old_devnum,
         mk_usb_describe(&st.last, desc, sizeof desc);
         msg_add(w->msg, sizeof w->msg, "the device on port %s came back as %s", w->port, desc);
         if (want && want->need_tty && !first_tty(&st.last) &&
-            expect_match(&(struct mk_usb_expect){want->vid, want->pid, want->num_interfaces,
-                                                 false},
+            expect_match(&(struct mk_usb_expect){want->vid, want->pid, want->num_interfaces, false},
                          &st.last))
             msg_add(w->msg, sizeof w->msg,
                     " but no serial driver created a tty within %llu s (see diagnose)", secs);
         else
             msg_add(w->msg, sizeof w->msg,
                     ", not as expected (%04x:%04x, %u interfaces; 0 = any) within %llu s",
-                    want ? want->vid : 0, want ? want->pid : 0,
-                    want ? want->num_interfaces : 0, secs);
+                    want ? want->vid : 0, want ? want->pid : 0, want ? want->num_interfaces : 0,
+                    secs);
     } else if (st.seen_gone) {
         msg_add(w->msg, sizeof w->msg,
                 "the device on port %s went away after %llu.%llu s and did not come back "
@@ -1001,8 +997,7 @@ enum mk_err mk_usb_wait_reenum(struct mk_usb_watch *w, unsigned old_devnum,
     return e;
 }
 
-enum mk_err mk_usb_watch_port(struct mk_usb_watch *w, uint64_t deadline_ms,
-                              struct mk_usb_dev *out)
+enum mk_err mk_usb_watch_port(struct mk_usb_watch *w, uint64_t deadline_ms, struct mk_usb_dev *out)
 {
     struct watch_state st;
     struct mk_usb_loopwatch own;
@@ -1015,8 +1010,7 @@ enum mk_err mk_usb_watch_port(struct mk_usb_watch *w, uint64_t deadline_ms,
     if (e == MK_E_BOOTLOOP)
         return e;
     if (!st.present) {
-        snprintf(w->msg, sizeof w->msg, "nothing on USB port %s at the end of the watch",
-                 w->port);
+        snprintf(w->msg, sizeof w->msg, "nothing on USB port %s at the end of the watch", w->port);
         return MK_E_NOENT;
     }
     if (out)
