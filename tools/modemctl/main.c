@@ -195,8 +195,10 @@ int main(int argc, char **argv)
     }
     if (cmd->needs_device) {
         enum mk_err e = mk_cli_device_open(&cli);
-        if (e != MK_OK)
+        if (e != MK_OK) {
+            mk_cli_device_close(&cli);
             return mk_cli_fail(&cli, e, "cannot use device %s: %s", cli.device, mk_strerror(e));
+        }
     }
     int rc = cmd->run(&cli, cargc, cargv);
     if (cmd->needs_device)
