@@ -192,7 +192,8 @@ void mk_firehose_rx_consume(struct mk_firehose_rx *rx, size_t n);
 /* Leave raw mode: parse XML again. */
 void mk_firehose_rx_resume(struct mk_firehose_rx *rx);
 /* Enter raw mode by hand, after the current document (target side: after it answers a
- * <program> with rawmode="true", the host's sector data follows). */
+ * <program> with rawmode="true", the host's sector data follows right after "</data>";
+ * the builders here put nothing after "</data>" for that reason). */
 void mk_firehose_rx_hold(struct mk_firehose_rx *rx);
 
 /* ---- attributes ---- */

@@ -60,7 +60,9 @@ static void fh_attr_bool(struct mk_sb *sb, const char *name, bool v)
 
 static enum mk_err fh_end(struct mk_sb *sb, size_t *out_len)
 {
-    mk_sb_puts(sb, " />\n</data>\n");
+    /* No newline after </data>: over a byte stream the receiver cannot tell it from the
+     * raw data that follows a <program> (a USB transfer boundary would). */
+    mk_sb_puts(sb, " />\n</data>");
     enum mk_err err = mk_sb_err(sb);
     if (!err)
         *out_len = sb->len;
