@@ -91,6 +91,12 @@ void mk_cwe_build_fill(struct mk_cwe_build *b, uint32_t seed, size_t len)
     b->len += len;
 }
 
+/* A function, so that a 32-bit size_t does not make the test "always false" (-Wtype-limits). */
+static bool cb_fits_u32(uint64_t v)
+{
+    return v <= UINT32_MAX;
+}
+
 void mk_cwe_build_end(struct mk_cwe_build *b)
 {
     if (b->err)
@@ -101,7 +107,7 @@ void mk_cwe_build_end(struct mk_cwe_build *b)
     }
     size_t hdr = b->open[--b->depth];
     size_t payload = b->len - hdr - MK_CWE_HDR_LEN;
-    if ((uint64_t)payload > UINT32_MAX || payload == 0) {
+    if (!cb_fits_u32(payload) || payload == 0) {
         b->err = MK_E_INVAL; /* image_sz is a u32, and 0 means "no image" to libqmi */
         return;
     }
