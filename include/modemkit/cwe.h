@@ -141,7 +141,10 @@ enum mk_cwe_problem {
     MK_CWE_FINE = 0,
     MK_CWE_TOO_SHORT,      /* file shorter than one header */
     MK_CWE_NOT_CWE,        /* the first 400 bytes are no CWE header */
-    MK_CWE_SIZE_MISMATCH,  /* top-level image_sz != file size - 400: truncated or padded */
+    MK_CWE_TRUNCATED,      /* file shorter than the top-level header says; fail_* name the
+                              innermost image the cut falls into */
+    MK_CWE_TRAILING_DATA,  /* file longer than the top-level header says (libqmi refuses
+                              both: it demands image_sz == file size - 400) */
     MK_CWE_BAD_NESTING,    /* a composite payload is not an exact sequence of images */
     MK_CWE_TOO_DEEP,       /* nesting deeper than MK_CWE_MAX_DEPTH */
     MK_CWE_TOO_MANY,       /* more images than the caller's array holds */
@@ -163,7 +166,9 @@ struct mk_cwe_info {
     int fail_index;         /* images[] index of the failing image, -1 if none/unknown */
     uint64_t fail_offset;   /* header offset of the failing image, or where the walk broke */
     char fail_type[5];      /* type of the failing image, "" if none */
-    uint64_t expected, actual; /* stored vs computed CRC, or expected vs real size */
+    uint64_t expected, actual; /* CRCs: stored vs computed. Sizes: the byte where the
+                                  named image ends vs the file size. Nesting: where the
+                                  payload ends vs where no image header was found. */
 };
 
 /* flags for mk_cwe_parse() */
@@ -186,7 +191,8 @@ struct mk_cwe_info {
  * Returns MK_OK, MK_E_IMAGE (malformed, truncated, nesting), MK_E_IMAGE_CRC (PSB or
  * payload CRC), MK_E_NOSPC (more images than cap) or the reader's error; info->problem,
  * fail_* name the failing (sub-)image: for a payload CRC mismatch it is the deepest image
- * whose CRC fails (its ancestors fail too, as their payload contains it).
+ * whose CRC fails (its ancestors fail too, as their payload contains it); for a truncated
+ * file, the deepest image that the end of the file cuts.
  */
 enum mk_err mk_cwe_parse(const struct mk_cwe_reader *rd, uint8_t *scratch, size_t scratch_cap,
                          unsigned flags, struct mk_cwe_info *info);

@@ -277,7 +277,8 @@ static enum mk_err cwe_read(const struct mk_cwe_reader *rd, struct mk_cwe_info *
     return MK_OK;
 }
 
-/* Depth-first walk of the nested images (pre-order, as libqmi lists them). */
+/* Depth-first walk of the nested images (pre-order, as libqmi lists them). Headers are
+ * only read below rd->size, so a truncated file can be walked as far as it goes. */
 static enum mk_err cwe_walk(const struct mk_cwe_reader *rd, uint8_t *raw, struct mk_cwe_info *info)
 {
     struct {
@@ -291,7 +292,7 @@ static enum mk_err cwe_walk(const struct mk_cwe_reader *rd, uint8_t *raw, struct
         const struct mk_cwe_image *img = &info->images[stack[sp].idx];
         uint64_t end = cwe_end(img), pos = stack[sp].pos;
         bool composite = mk_cwe_type_is_composite(img->hdr.type);
-        if (end - pos >= MK_CWE_HDR_LEN) {
+        if (end - pos >= MK_CWE_HDR_LEN && pos + MK_CWE_HDR_LEN <= rd->size) {
             enum mk_err err = cwe_read(rd, info, pos, raw, MK_CWE_HDR_LEN);
             if (err)
                 return err;
@@ -407,11 +408,25 @@ enum mk_err mk_cwe_parse(const struct mk_cwe_reader *rd, uint8_t *scratch, size_
         return cwe_fail(info, MK_CWE_NOT_CWE, -1, 0, MK_E_IMAGE);
     uint64_t want = (uint64_t)MK_CWE_HDR_LEN + mk_get_be32(scratch + CWE_IMAGE_SZ);
     err = cwe_add(info, scratch, 0, -1);
-    if (rd->size != want) {
-        /* Checked before the PSB so that a truncated file says "truncated". */
+    /* The size is checked before the PSB so that a truncated file says "truncated". */
+    if (rd->size < want) {
+        /* Name the innermost image the cut falls into: walk what the file holds (errors of
+         * that walk are consequences of the cut) and take the deepest image that ends
+         * past the end of the file. */
+        (void)cwe_walk(rd, scratch, info);
+        size_t cut = 0;
+        for (size_t i = 1; i < info->count; i++)
+            if (cwe_end(&info->images[i]) > rd->size &&
+                info->images[i].depth > info->images[cut].depth)
+                cut = i;
+        info->expected = cwe_end(&info->images[cut]);
+        info->actual = rd->size;
+        return cwe_fail(info, MK_CWE_TRUNCATED, (int)cut, info->images[cut].offset, MK_E_IMAGE);
+    }
+    if (rd->size > want) {
         info->expected = want;
         info->actual = rd->size;
-        return cwe_fail(info, MK_CWE_SIZE_MISMATCH, 0, 0, MK_E_IMAGE);
+        return cwe_fail(info, MK_CWE_TRAILING_DATA, 0, 0, MK_E_IMAGE);
     }
     if (err)
         return err;
@@ -432,7 +447,8 @@ const char *mk_cwe_problem_name(enum mk_cwe_problem p)
     case MK_CWE_FINE: return "no problem";
     case MK_CWE_TOO_SHORT: return "file shorter than a CWE header";
     case MK_CWE_NOT_CWE: return "not a CWE image";
-    case MK_CWE_SIZE_MISMATCH: return "size mismatch (truncated or padded file)";
+    case MK_CWE_TRUNCATED: return "file truncated";
+    case MK_CWE_TRAILING_DATA: return "data after the end of the image";
     case MK_CWE_BAD_NESTING: return "nested images do not fill the payload";
     case MK_CWE_TOO_DEEP: return "images nested too deep";
     case MK_CWE_TOO_MANY: return "too many nested images";
@@ -489,10 +505,15 @@ enum mk_err mk_cwe_describe_problem(const struct mk_cwe_info *info, char *buf, s
         mk_sb_putc(&sb, ')');
         break;
     case MK_CWE_TOO_SHORT:
-    case MK_CWE_SIZE_MISMATCH:
-        mk_sb_puts(&sb, info->problem == MK_CWE_TOO_SHORT ? " (need " : " (header says ");
+        mk_sb_puts(&sb, " (a header is 400 bytes, the file has ");
+        mk_sb_putu(&sb, info->actual);
+        mk_sb_putc(&sb, ')');
+        break;
+    case MK_CWE_TRUNCATED:
+    case MK_CWE_TRAILING_DATA:
+        mk_sb_puts(&sb, " (the image ends at byte ");
         mk_sb_putu(&sb, info->expected);
-        mk_sb_puts(&sb, " bytes, file has ");
+        mk_sb_puts(&sb, ", the file at ");
         mk_sb_putu(&sb, info->actual);
         mk_sb_putc(&sb, ')');
         break;

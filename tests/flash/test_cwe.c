@@ -387,9 +387,14 @@ MK_TEST(version_lookup_order)
     MK_CHECK_EQ_STR(info.carrier, "");
 }
 
+/* Every cut is rejected and names the innermost image it falls into: the deepest image
+ * whose header is complete and whose end lies past the cut. */
 MK_TEST(every_truncation_rejected)
 {
     size_t len = build(&rc7620, img, sizeof img);
+    struct mk_cwe_image full[32];
+    struct mk_cwe_info whole;
+    MK_CHECK_EQ_INT(parse(img, len, NULL, 0, &whole, full, 32, 512), MK_OK);
     for (size_t n = 0; n < len; n++) {
         struct mk_cwe_info info;
         enum mk_err err = parse(img, n, NULL, 0, &info, images, 32, 512);
@@ -400,21 +405,38 @@ MK_TEST(every_truncation_rejected)
         }
         if (n < 400) {
             MK_CHECK_EQ_INT(info.problem, MK_CWE_TOO_SHORT);
-        } else {
-            MK_CHECK_EQ_INT(info.problem, MK_CWE_SIZE_MISMATCH);
-            MK_CHECK_EQ_STR(info.fail_type, "SPKG");
-            MK_CHECK_EQ_INT(info.expected, len);
-            MK_CHECK_EQ_INT(info.actual, n);
+            continue;
         }
+        size_t want = 0;
+        for (size_t i = 0; i < whole.count; i++) {
+            uint64_t end = full[i].offset + 400 + full[i].hdr.image_sz;
+            if (full[i].offset + 400 <= n && end > n && full[i].depth >= full[want].depth)
+                want = i;
+        }
+        MK_CHECK_EQ_INT(info.problem, MK_CWE_TRUNCATED);
+        MK_CHECK_EQ_STR(info.fail_type, full[want].hdr.type);
+        MK_CHECK_EQ_INT(info.fail_offset, full[want].offset);
+        MK_CHECK_EQ_INT(info.expected, full[want].offset + 400 + full[want].hdr.image_sz);
+        MK_CHECK_EQ_INT(info.actual, n);
     }
-    /* padded is rejected too (libqmi checks the same size) */
     struct mk_cwe_info info;
+    char msg[160];
+    /* a cut inside the APPS payload (2700..3600) */
+    MK_CHECK_EQ_INT(parse(img, 3000, NULL, 0, &info, images, 32, 512), MK_E_IMAGE);
+    MK_CHECK_EQ_INT(mk_cwe_describe_problem(&info, msg, sizeof msg), MK_OK);
+    MK_CHECK_EQ_STR(msg, "APPS image 0.1.0 at offset 2300: file truncated (the image ends at "
+                         "byte 3600, the file at 3000)");
+    MK_CHECK_EQ_INT(parse(img, 399, NULL, 0, &info, images, 32, 512), MK_E_IMAGE);
+    MK_CHECK_EQ_INT(mk_cwe_describe_problem(&info, msg, sizeof msg), MK_OK);
+    MK_CHECK_EQ_STR(msg, "at offset 0: file shorter than a CWE header (a header is 400 bytes, "
+                         "the file has 399)");
+    /* padded is rejected too (libqmi checks the same size) */
     img[len] = 0;
     MK_CHECK_EQ_INT(parse(img, len + 1, NULL, 0, &info, images, 32, 512), MK_E_IMAGE);
-    char msg[160];
+    MK_CHECK_EQ_INT(info.problem, MK_CWE_TRAILING_DATA);
     MK_CHECK_EQ_INT(mk_cwe_describe_problem(&info, msg, sizeof msg), MK_OK);
-    MK_CHECK_EQ_STR(msg, "SPKG image 0 at offset 0: size mismatch (truncated or padded file) "
-                         "(header says 5600 bytes, file has 5601)");
+    MK_CHECK_EQ_STR(msg, "SPKG image 0 at offset 0: data after the end of the image (the image "
+                         "ends at byte 5600, the file at 5601)");
 }
 
 MK_TEST(flipped_payload_byte_names_sub_image)

@@ -257,7 +257,7 @@ MK_TEST(both_reject_truncated_images)
         struct qfu q;
         MK_CHECK_EQ_INT(ours("cut.spk", &info), MK_E_IMAGE);
         MK_CHECK_EQ_INT(info.problem,
-                        len - cuts[i] < 400 ? MK_CWE_TOO_SHORT : MK_CWE_SIZE_MISMATCH);
+                        len - cuts[i] < 400 ? MK_CWE_TOO_SHORT : MK_CWE_TRUNCATED);
         run_qfu("cut.spk", &q);
         MK_CHECK(q.status != 0);
     }
