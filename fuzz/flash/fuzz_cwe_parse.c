@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *copy = malloc(size ? size : 1);
     memcpy(copy, data, size);
     struct mk_cwe_mem mem = {copy, size};
-    struct mk_cwe_reader rd = {mk_cwe_mem_read, &mem, size, "SWI9X07H_00.08.24.02_GENERIC_001.110_000.cwe"};
+    struct mk_cwe_reader rd = {mk_cwe_mem_read, &mem, size,
+                               "SWI9X07H_00.08.24.02_GENERIC_001.110_000.cwe"};
     struct mk_cwe_image images[12];
     uint8_t scratch[512];
     struct mk_cwe_info info = {.images = images, .cap = 12};

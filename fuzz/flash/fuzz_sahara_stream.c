@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (pos < chunk) {
             struct mk_sahara_event ev;
             size_t used = 0;
-            enum mk_sahara_ev t = mk_sahara_stream_next(&s, data + off + pos, chunk - pos, &used, &ev);
+            enum mk_sahara_ev t =
+                mk_sahara_stream_next(&s, data + off + pos, chunk - pos, &used, &ev);
             if (used > chunk - pos)
                 abort();
             pos += used;

@@ -34,8 +34,8 @@ static void put(const char *target, const char *name, uint8_t c0, uint8_t c1, co
     fclose(f);
 }
 
-static const uint8_t hello[48] = {0x01, 0, 0, 0, 0x30, 0, 0, 0, 0x02, 0, 0, 0, 0x01, 0, 0, 0,
-                                  0x00, 0x04, 0, 0, 0x02};
+static const uint8_t hello[48] = {0x01, 0,    0, 0, 0x30, 0,    0,    0, 0x02, 0,   0,
+                                  0,    0x01, 0, 0, 0,    0x00, 0x04, 0, 0,    0x02};
 
 static size_t sahara(uint8_t *out, uint32_t cmd, uint64_t a, uint64_t b, uint64_t c)
 {
@@ -81,8 +81,8 @@ static void hdlc_seeds(void)
     size_t n;
     static const uint8_t sdp[] = {0x7E, 0x70, 0x00, 0x00, 0x14, 0x46, 0x7E};
     put("fuzz_hdlc_unframe", "sdp", 7, 64, sdp, sizeof sdp, 1);
-    static const uint8_t em[] = {0x13, 0x70, 0x00, 0x00, 0x6A, 0x9A, 0x7E, 0x4B, 0x65, 0x01,
-                                 0x00, 0x54, 0x0F, 0x7E, 0x3A, 0xA1, 0x6E, 0x7E};
+    static const uint8_t em[] = {0x13, 0x70, 0x00, 0x00, 0x6A, 0x9A, 0x7E, 0x4B, 0x65,
+                                 0x01, 0x00, 0x54, 0x0F, 0x7E, 0x3A, 0xA1, 0x6E, 0x7E};
     put("fuzz_hdlc_unframe", "replies", 3, 64, em, sizeof em, 1);
     struct mk_qdl_pkt q = {.type = MK_QDL_HELLO_RSP};
     q.u.hello.max_ver = 6;
@@ -135,10 +135,17 @@ static void cwe_seed(const char *name, const struct mk_cwe_package *p, size_t cu
 
 static void cwe_seeds(void)
 {
-    struct mk_cwe_package p = {.product = "9X07", .sku = "9999999_9904609_SWI9X07H",
-                               .device = "SWI9X07H", .firmware = "00.08.24.02",
-                               .carrier = "GENERIC", .config = "001.110_000", .boot_len = 40,
-                               .appl_len = 30, .modm_len = 20, .nvup_len = 10, .seed = 1};
+    struct mk_cwe_package p = {.product = "9X07",
+                               .sku = "9999999_9904609_SWI9X07H",
+                               .device = "SWI9X07H",
+                               .firmware = "00.08.24.02",
+                               .carrier = "GENERIC",
+                               .config = "001.110_000",
+                               .boot_len = 40,
+                               .appl_len = 30,
+                               .modm_len = 20,
+                               .nvup_len = 10,
+                               .seed = 1};
     cwe_seed("rc7620_spk", &p, 0);
     cwe_seed("rc7620_truncated", &p, 7);
     p.top_type = "NVUP";

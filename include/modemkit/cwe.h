@@ -29,38 +29,38 @@
 extern "C" {
 #endif
 
-#define MK_CWE_HDR_LEN 400u
-#define MK_CWE_PSB_LEN 256u
-#define MK_CWE_VERSION_LEN 84u
-#define MK_CWE_DATE_LEN 8u
-#define MK_CWE_MAX_DEPTH 8u       /* nesting levels accepted (real images use 3-4) */
+#define MK_CWE_HDR_LEN      400u
+#define MK_CWE_PSB_LEN      256u
+#define MK_CWE_VERSION_LEN  84u
+#define MK_CWE_DATE_LEN     8u
+#define MK_CWE_MAX_DEPTH    8u          /* nesting levels accepted (real images use 3-4) */
 #define MK_CWE_CRC_IND_GOOD 0x474F4F44u /* "GOOD", seen in .nvu samples */
 
 /* misc_opts bits (Legato; LK marks bit 3 unused) */
 #define MK_CWE_OPT_COMPRESSED 0x01u
-#define MK_CWE_OPT_ENCRYPTED 0x02u
-#define MK_CWE_OPT_SIGNED 0x04u
+#define MK_CWE_OPT_ENCRYPTED  0x02u
+#define MK_CWE_OPT_SIGNED     0x04u
 #define MK_CWE_OPT_DELTAPATCH 0x08u
 
 /* Every header field except the PSB, decoded (§4.1). Strings are NUL-terminated copies of
  * the fixed-size ASCII fields. */
 struct mk_cwe_header {
-    uint32_t psb_crc;    /* 0x100: stored CRC of bytes 0..255 */
-    uint32_t hdr_rev;    /* 0x104: 3 today */
-    uint32_t crc_ind;    /* 0x108: "CRC valid" indicator, "GOOD" in samples */
-    char type[5];        /* 0x10C: "SPKG", "APPL", ... */
-    char product[5];     /* 0x110: "9X07", ... */
-    uint32_t image_sz;   /* 0x114: payload bytes after the header */
-    uint32_t image_crc;  /* 0x118: CWE CRC-32 of the payload */
+    uint32_t psb_crc;                     /* 0x100: stored CRC of bytes 0..255 */
+    uint32_t hdr_rev;                     /* 0x104: 3 today */
+    uint32_t crc_ind;                     /* 0x108: "CRC valid" indicator, "GOOD" in samples */
+    char type[5];                         /* 0x10C: "SPKG", "APPL", ... */
+    char product[5];                      /* 0x110: "9X07", ... */
+    uint32_t image_sz;                    /* 0x114: payload bytes after the header */
+    uint32_t image_crc;                   /* 0x118: CWE CRC-32 of the payload */
     char version[MK_CWE_VERSION_LEN + 1]; /* 0x11C */
     char rel_date[MK_CWE_DATE_LEN + 1];   /* 0x170: "MM/DD/YY" */
-    uint32_t compat;     /* 0x178 */
-    uint8_t misc_opts;   /* 0x17C: MK_CWE_OPT_* */
-    uint8_t reserved[3]; /* 0x17D */
-    uint32_t stor_addr;  /* 0x180: 0xFFFFFFFF = uninitialised */
-    uint32_t prog_addr;  /* 0x184 */
-    uint32_t entry_pt;   /* 0x188 */
-    uint32_t signature;  /* 0x18C: 1 for APPL; "Pars" in .nvu samples */
+    uint32_t compat;                      /* 0x178 */
+    uint8_t misc_opts;                    /* 0x17C: MK_CWE_OPT_* */
+    uint8_t reserved[3];                  /* 0x17D */
+    uint32_t stor_addr;                   /* 0x180: 0xFFFFFFFF = uninitialised */
+    uint32_t prog_addr;                   /* 0x184 */
+    uint32_t entry_pt;                    /* 0x188 */
+    uint32_t signature;                   /* 0x18C: 1 for APPL; "Pars" in .nvu samples */
 };
 
 /* One of the 8 PSB descriptors Legato reads from bytes 0..255 (32 bytes each). */
@@ -79,8 +79,7 @@ void mk_cwe_header_decode(const uint8_t *raw, struct mk_cwe_header *out);
  * except psb_crc, which is computed over the PSB (h->psb_crc is ignored). Strings longer
  * than their field: MK_E_INVAL (nothing is cut). image_sz/image_crc are written as given.
  */
-enum mk_err mk_cwe_header_encode(const struct mk_cwe_header *h, const uint8_t *psb,
-                                 uint8_t *raw);
+enum mk_err mk_cwe_header_encode(const struct mk_cwe_header *h, const uint8_t *psb, uint8_t *raw);
 
 /* Descriptor i (0..7) of the PSB in raw. MK_E_INVAL if i > 7. */
 enum mk_err mk_cwe_psb_entry(const uint8_t *raw, unsigned i, struct mk_cwe_psb_entry *out);
@@ -127,30 +126,30 @@ struct mk_cwe_reader {
 
 struct mk_cwe_image {
     struct mk_cwe_header hdr;
-    uint64_t offset;        /* of this image's header in the file */
-    int parent;             /* index in images[], -1 for the top level */
-    unsigned depth;         /* 0 = top level */
-    unsigned children;      /* nested images found in the payload */
+    uint64_t offset;   /* of this image's header in the file */
+    int parent;        /* index in images[], -1 for the top level */
+    unsigned depth;    /* 0 = top level */
+    unsigned children; /* nested images found in the payload */
     bool psb_crc_ok;
-    bool crc_checked;       /* payload CRC computed (not with MK_CWE_NO_PAYLOAD_CRC) */
+    bool crc_checked; /* payload CRC computed (not with MK_CWE_NO_PAYLOAD_CRC) */
     bool crc_ok;
-    uint32_t crc_calc;      /* computed payload CRC */
+    uint32_t crc_calc; /* computed payload CRC */
 };
 
 enum mk_cwe_problem {
     MK_CWE_FINE = 0,
-    MK_CWE_TOO_SHORT,      /* file shorter than one header */
-    MK_CWE_NOT_CWE,        /* the first 400 bytes are no CWE header */
-    MK_CWE_TRUNCATED,      /* file shorter than the top-level header says; fail_* name the
-                              innermost image the cut falls into */
-    MK_CWE_TRAILING_DATA,  /* file longer than the top-level header says (libqmi refuses
-                              both: it demands image_sz == file size - 400) */
-    MK_CWE_BAD_NESTING,    /* a composite payload is not an exact sequence of images */
-    MK_CWE_TOO_DEEP,       /* nesting deeper than MK_CWE_MAX_DEPTH */
-    MK_CWE_TOO_MANY,       /* more images than the caller's array holds */
-    MK_CWE_PSB_CRC,        /* header (PSB) CRC mismatch */
-    MK_CWE_PAYLOAD_CRC,    /* image_crc mismatch */
-    MK_CWE_READ_FAILED,    /* the reader returned an error */
+    MK_CWE_TOO_SHORT,     /* file shorter than one header */
+    MK_CWE_NOT_CWE,       /* the first 400 bytes are no CWE header */
+    MK_CWE_TRUNCATED,     /* file shorter than the top-level header says; fail_* name the
+                             innermost image the cut falls into */
+    MK_CWE_TRAILING_DATA, /* file longer than the top-level header says (libqmi refuses
+                             both: it demands image_sz == file size - 400) */
+    MK_CWE_BAD_NESTING,   /* a composite payload is not an exact sequence of images */
+    MK_CWE_TOO_DEEP,      /* nesting deeper than MK_CWE_MAX_DEPTH */
+    MK_CWE_TOO_MANY,      /* more images than the caller's array holds */
+    MK_CWE_PSB_CRC,       /* header (PSB) CRC mismatch */
+    MK_CWE_PAYLOAD_CRC,   /* image_crc mismatch */
+    MK_CWE_READ_FAILED,   /* the reader returned an error */
 };
 
 struct mk_cwe_info {
@@ -159,13 +158,13 @@ struct mk_cwe_info {
     size_t cap;
     /* out */
     size_t count;
-    char firmware[12];      /* "00.08.24.02", "" if unknown */
-    char config[12];        /* "001.110_000", "" if unknown */
-    char carrier[88];       /* "GENERIC", "" if unknown */
+    char firmware[12]; /* "00.08.24.02", "" if unknown */
+    char config[12];   /* "001.110_000", "" if unknown */
+    char carrier[88];  /* "GENERIC", "" if unknown */
     enum mk_cwe_problem problem;
-    int fail_index;         /* images[] index of the failing image, -1 if none/unknown */
-    uint64_t fail_offset;   /* header offset of the failing image, or where the walk broke */
-    char fail_type[5];      /* type of the failing image, "" if none */
+    int fail_index;            /* images[] index of the failing image, -1 if none/unknown */
+    uint64_t fail_offset;      /* header offset of the failing image, or where the walk broke */
+    char fail_type[5];         /* type of the failing image, "" if none */
     uint64_t expected, actual; /* CRCs: stored vs computed. Sizes: the byte where the
                                   named image ends vs the file size. Nesting: where the
                                   payload ends vs where no image header was found. */

@@ -8,8 +8,8 @@
  *   struct mk_cwe_build b;
  *   mk_cwe_build_init(&b, buf, sizeof buf);
  *   struct mk_cwe_header h;
- *   mk_cwe_header_defaults(&h, "SPKG", "9X07", "9999999_9904609_SWI9X07H_00.08.24.02_00_GENERIC_001.110_000");
- *   mk_cwe_build_begin(&b, &h, NULL);
+ *   mk_cwe_header_defaults(&h, "SPKG", "9X07",
+ * "9999999_9904609_SWI9X07H_00.08.24.02_00_GENERIC_001.110_000"); mk_cwe_build_begin(&b, &h, NULL);
  *     mk_cwe_header_defaults(&h, "BOOT", "9X07", "SWI9X07H_00.08.24.02");
  *     mk_cwe_build_begin(&b, &h, NULL);
  *       mk_cwe_header_defaults(&h, "SBL1", "9X07", "SWI9X07H_00.08.24.02");
@@ -40,9 +40,9 @@ extern "C" {
 #endif
 
 struct mk_cwe_build {
-    uint8_t *buf;   /* NULL: count only */
+    uint8_t *buf; /* NULL: count only */
     size_t cap;
-    size_t len;     /* bytes produced so far */
+    size_t len;                    /* bytes produced so far */
     size_t open[MK_CWE_MAX_DEPTH]; /* header offsets of the open images */
     unsigned depth;
     enum mk_err err;
@@ -61,8 +61,7 @@ void mk_cwe_build_init(struct mk_cwe_build *b, uint8_t *buf, size_t cap);
 
 /* Open an image: its header is written now from h and psb (256 bytes, NULL = zeros),
  * with the PSB CRC; image_sz and image_crc are patched in at end(). */
-void mk_cwe_build_begin(struct mk_cwe_build *b, const struct mk_cwe_header *h,
-                        const uint8_t *psb);
+void mk_cwe_build_begin(struct mk_cwe_build *b, const struct mk_cwe_header *h, const uint8_t *psb);
 /* Append payload bytes to the innermost open image. */
 void mk_cwe_build_data(struct mk_cwe_build *b, const void *data, size_t len);
 /* Append len bytes of a deterministic pseudo-random pattern derived from seed (test
@@ -93,18 +92,18 @@ enum mk_err mk_cwe_build_finish(struct mk_cwe_build *b, size_t *len);
  * of information (to test the lookup order) are given explicitly.
  */
 struct mk_cwe_package {
-    const char *product;       /* "9X07" */
-    const char *sku;           /* "9999999_9904609_SWI9X07H" */
-    const char *device;        /* "SWI9X07H" */
-    const char *firmware;      /* "00.08.24.02" */
-    const char *carrier;       /* "GENERIC" */
-    const char *config;        /* "001.110_000" */
-    const char *top_type;      /* NULL = "SPKG" */
-    const char *top_version;   /* NULL = generated (see above) */
-    const char *boot_version;  /* NULL = generated */
-    const char *nvup_version;  /* NULL = generated */
+    const char *product;      /* "9X07" */
+    const char *sku;          /* "9999999_9904609_SWI9X07H" */
+    const char *device;       /* "SWI9X07H" */
+    const char *firmware;     /* "00.08.24.02" */
+    const char *carrier;      /* "GENERIC" */
+    const char *config;       /* "001.110_000" */
+    const char *top_type;     /* NULL = "SPKG" */
+    const char *top_version;  /* NULL = generated (see above) */
+    const char *boot_version; /* NULL = generated */
+    const char *nvup_version; /* NULL = generated */
     size_t boot_len, appl_len, modm_len, nvup_len;
-    uint32_t seed;             /* payload pattern */
+    uint32_t seed; /* payload pattern */
 };
 
 /* Append the package to b (usually right after init). Errors are sticky as above. */

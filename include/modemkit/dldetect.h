@@ -42,7 +42,7 @@ extern "C" {
 enum mk_dl_proto {
     MK_DL_PROTO_NONE = 0,
     MK_DL_PROTO_SAHARA,
-    MK_DL_PROTO_QDL,      /* HDLC-framed: DLOAD / Sierra QDL (and DIAG replies) */
+    MK_DL_PROTO_QDL, /* HDLC-framed: DLOAD / Sierra QDL (and DIAG replies) */
     MK_DL_PROTO_FIREHOSE,
 };
 
@@ -83,14 +83,14 @@ struct mk_dl_result {
     enum mk_dl_proto proto;
     enum mk_dl_target target;
     bool forced;
-    size_t offset;             /* where the recognised packet starts in the kept bytes
-                                  (bytes before it were noise) */
-    size_t packet_len;         /* length of that packet/frame (0 for Firehose text) */
+    size_t offset;     /* where the recognised packet starts in the kept bytes
+                          (bytes before it were noise) */
+    size_t packet_len; /* length of that packet/frame (0 for Firehose text) */
     unsigned probes_sent;
     enum mk_dl_probe last_probe; /* 0 if none */
     bool have_hello;
     struct mk_sahara_pkt sahara; /* the Sahara packet found (HELLO when have_hello) */
-    uint8_t hdlc[8];           /* first payload bytes of the HDLC frame found */
+    uint8_t hdlc[8];             /* first payload bytes of the HDLC frame found */
     size_t hdlc_len;
 };
 
@@ -111,11 +111,11 @@ struct mk_dl_step {
 
 struct mk_dldetect {
     struct mk_dldetect_config cfg;
-    uint8_t *buf;      /* every byte received, in order (caller-owned) */
+    uint8_t *buf; /* every byte received, in order (caller-owned) */
     size_t cap;
     size_t len;
-    bool overflow;     /* bytes arrived that did not fit */
-    int phase;         /* internal */
+    bool overflow; /* bytes arrived that did not fit */
+    int phase;     /* internal */
     uint32_t deadline_ms;
     bool grace_used;
     size_t next_probe;
@@ -145,8 +145,7 @@ static inline const struct mk_dl_result *mk_dldetect_result(const struct mk_dlde
 
 /* Every byte fed so far (the session consumes them from result.offset before reading
  * the port again). */
-static inline void mk_dldetect_bytes(const struct mk_dldetect *d, const uint8_t **data,
-                                     size_t *len)
+static inline void mk_dldetect_bytes(const struct mk_dldetect *d, const uint8_t **data, size_t *len)
 {
     *data = d->buf;
     *len = d->len;

@@ -53,31 +53,31 @@ enum mk_err mk_firehose_build(char *buf, size_t cap, const char *tag,
                               const struct mk_firehose_attr *attrs, size_t n, size_t *out_len);
 
 struct mk_firehose_configure {
-    const char *memory_name;            /* MemoryName: "eMMC", "UFS", "NAND", ...; NULL: omit */
-    uint64_t max_payload_to_target;     /* MaxPayloadSizeToTargetInBytes, e.g. 1048576 */
-    bool verbose;                       /* Verbose */
-    bool zlp_aware_host;                /* ZlpAwareHost (libqmi 0, qdl 1) */
-    bool skip_storage_init;             /* SkipStorageInit */
-    bool always_validate;               /* AlwaysValidate, emitted when true */
-    bool skip_write;                    /* SkipWrite, emitted when true (edl) */
-    uint64_t max_digest_table_size;     /* MaxDigestTableSizeInBytes; 0: omit */
-    const char *target_name;            /* TargetName (libqmi sends "8960"); NULL: omit */
-    uint32_t pages_per_block;           /* PAGES_PER_BLOCK (NAND); 0: omit */
+    const char *memory_name;        /* MemoryName: "eMMC", "UFS", "NAND", ...; NULL: omit */
+    uint64_t max_payload_to_target; /* MaxPayloadSizeToTargetInBytes, e.g. 1048576 */
+    bool verbose;                   /* Verbose */
+    bool zlp_aware_host;            /* ZlpAwareHost (libqmi 0, qdl 1) */
+    bool skip_storage_init;         /* SkipStorageInit */
+    bool always_validate;           /* AlwaysValidate, emitted when true */
+    bool skip_write;                /* SkipWrite, emitted when true (edl) */
+    uint64_t max_digest_table_size; /* MaxDigestTableSizeInBytes; 0: omit */
+    const char *target_name;        /* TargetName (libqmi sends "8960"); NULL: omit */
+    uint32_t pages_per_block;       /* PAGES_PER_BLOCK (NAND); 0: omit */
 };
 enum mk_err mk_firehose_build_configure(char *buf, size_t cap,
                                         const struct mk_firehose_configure *c, size_t *out_len);
 
 /* A sector range, for <program>, <read> and <erase>. Strings may be NULL (omitted). */
 struct mk_firehose_region {
-    uint32_t sector_size;          /* SECTOR_SIZE_IN_BYTES */
-    uint64_t num_sectors;          /* num_partition_sectors */
-    uint32_t physical_partition;   /* physical_partition_number */
-    const char *start_sector;      /* decimal, an expression ("NUM_DISK_SECTORS-33."), or
-                                      "-1" (Sierra CWE); NULL means "0" */
-    const char *filename;          /* program/read only */
-    const char *label;             /* some NAND programmers need it (qdl PR #306) */
-    uint32_t pages_per_block;      /* PAGES_PER_BLOCK, needed on NAND (edl #522); 0: omit */
-    const char *last_sector;       /* NAND (qdl) */
+    uint32_t sector_size;        /* SECTOR_SIZE_IN_BYTES */
+    uint64_t num_sectors;        /* num_partition_sectors */
+    uint32_t physical_partition; /* physical_partition_number */
+    const char *start_sector;    /* decimal, an expression ("NUM_DISK_SECTORS-33."), or
+                                    "-1" (Sierra CWE); NULL means "0" */
+    const char *filename;        /* program/read only */
+    const char *label;           /* some NAND programmers need it (qdl PR #306) */
+    uint32_t pages_per_block;    /* PAGES_PER_BLOCK, needed on NAND (edl #522); 0: omit */
+    const char *last_sector;     /* NAND (qdl) */
 };
 enum mk_err mk_firehose_build_program(char *buf, size_t cap, const struct mk_firehose_region *r,
                                       size_t *out_len);
@@ -98,13 +98,13 @@ enum mk_err mk_firehose_build_program_cwe(char *buf, size_t cap, uint64_t file_s
                                           size_t *out_len);
 
 struct mk_firehose_patch {
-    uint32_t sector_size;          /* SECTOR_SIZE_IN_BYTES */
-    const char *byte_offset;       /* may be an expression */
-    const char *filename;          /* "DISK" = the device itself */
+    uint32_t sector_size;    /* SECTOR_SIZE_IN_BYTES */
+    const char *byte_offset; /* may be an expression */
+    const char *filename;    /* "DISK" = the device itself */
     uint32_t physical_partition;
     uint32_t size_in_bytes;
-    const char *start_sector;      /* may be an expression */
-    const char *value;             /* may be an expression */
+    const char *start_sector; /* may be an expression */
+    const char *value;        /* may be an expression */
 };
 enum mk_err mk_firehose_build_patch(char *buf, size_t cap, const struct mk_firehose_patch *p,
                                     size_t *out_len);
@@ -142,12 +142,12 @@ enum mk_firehose_msg_type {
 
 struct mk_firehose_msg {
     enum mk_firehose_msg_type type;
-    const char *tag;   /* element name (view) */
+    const char *tag; /* element name (view) */
     size_t tag_len;
     const char *attrs; /* raw attribute text (view), for mk_firehose_attr_*() */
     size_t attrs_len;
-    bool ack;          /* RESPONSE: value="ACK" */
-    bool rawmode;      /* RESPONSE: rawmode="true" */
+    bool ack;     /* RESPONSE: value="ACK" */
+    bool rawmode; /* RESPONSE: rawmode="true" */
     size_t garbage_len;
     enum mk_err err;
 };
@@ -160,10 +160,10 @@ struct mk_firehose_msg {
 struct mk_firehose_rx {
     char *buf;
     size_t cap;
-    size_t len;      /* bytes held */
-    size_t pos;      /* parse position */
-    size_t doc_end;  /* end of the complete document being walked (0: none) */
-    bool raw_hold;   /* a rawmode="true" response was delivered: bytes are raw data now */
+    size_t len;     /* bytes held */
+    size_t pos;     /* parse position */
+    size_t doc_end; /* end of the complete document being walked (0: none) */
+    bool raw_hold;  /* a rawmode="true" response was delivered: bytes are raw data now */
 };
 
 void mk_firehose_rx_init(struct mk_firehose_rx *rx, char *buf, size_t cap);
@@ -206,16 +206,15 @@ void mk_firehose_rx_hold(struct mk_firehose_rx *rx);
  * MK_E_NOENT if absent; MK_E_FORMAT if the text ends inside a quoted value before the
  * attribute was found.
  */
-enum mk_err mk_firehose_attr_find(const char *attrs, size_t len, const char *name,
-                                  const char **val, size_t *val_len);
+enum mk_err mk_firehose_attr_find(const char *attrs, size_t len, const char *name, const char **val,
+                                  size_t *val_len);
 
 /*
  * Decode the XML entities &quot; &amp; &lt; &gt; &apos; and &#N; / &#xN; (ASCII only) of
  * s[0..n) into out (NUL-terminated). An '&' that starts no known entity is copied as is.
  * *out_len may be NULL. MK_E_NOSPC if out is too small (out holds a NUL-terminated prefix).
  */
-enum mk_err mk_firehose_unescape(const char *s, size_t n, char *out, size_t cap,
-                                 size_t *out_len);
+enum mk_err mk_firehose_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len);
 
 /* find + unescape into out. MK_E_NOENT, MK_E_NOSPC, MK_E_FORMAT as above. */
 enum mk_err mk_firehose_attr_get(const struct mk_firehose_msg *msg, const char *name, char *out,
@@ -228,13 +227,13 @@ enum mk_err mk_firehose_attr_u64(const struct mk_firehose_msg *msg, const char *
 
 struct mk_firehose_response {
     bool ack;
-    int rawmode;                        /* -1 absent, 0 "false", 1 "true" */
-    uint64_t max_payload_to_target;     /* MaxPayloadSizeToTargetInBytes; 0 absent */
+    int rawmode;                              /* -1 absent, 0 "false", 1 "true" */
+    uint64_t max_payload_to_target;           /* MaxPayloadSizeToTargetInBytes; 0 absent */
     uint64_t max_payload_to_target_supported; /* ...InBytesSupported; 0 absent */
-    uint64_t max_payload_from_target;   /* MaxPayloadSizeFromTargetInBytes; 0 absent */
-    uint64_t max_xml_size;              /* MaxXMLSizeInBytes; 0 absent */
-    char memory_name[16];               /* MemoryName; "" absent */
-    char target_name[32];               /* TargetName; "" absent */
+    uint64_t max_payload_from_target;         /* MaxPayloadSizeFromTargetInBytes; 0 absent */
+    uint64_t max_xml_size;                    /* MaxXMLSizeInBytes; 0 absent */
+    char memory_name[16];                     /* MemoryName; "" absent */
+    char target_name[32];                     /* TargetName; "" absent */
 };
 
 /*
@@ -263,9 +262,9 @@ uint64_t mk_firehose_block_size(uint64_t max_payload, uint32_t sector_size);
 
 /* One awaited response (see the file comment). */
 struct mk_firehose_txn {
-    bool done;                          /* a response arrived */
-    unsigned logs;                      /* log lines seen while waiting */
-    enum mk_err result;                 /* MK_OK / MK_E_FIREHOSE_NAK once done */
+    bool done;          /* a response arrived */
+    unsigned logs;      /* log lines seen while waiting */
+    enum mk_err result; /* MK_OK / MK_E_FIREHOSE_NAK once done */
     struct mk_firehose_response resp;
 };
 

@@ -24,8 +24,8 @@
 extern "C" {
 #endif
 
-#define MK_HDLC_FLAG 0x7Eu
-#define MK_HDLC_ESC 0x7Du
+#define MK_HDLC_FLAG    0x7Eu
+#define MK_HDLC_ESC     0x7Du
 #define MK_HDLC_ESC_XOR 0x20u
 
 /* Worst-case encoded size of a payload of len bytes (every byte escaped, 2 flags). */
@@ -59,7 +59,7 @@ struct mk_hdlc_frame {
     const uint8_t *data; /* payload without the CRC, view into the decoder's buf; valid
                             until the next mk_hdlc_decode() call */
     size_t len;
-    uint16_t crc_rx;     /* CRC carried by the frame (when len >= 2) */
+    uint16_t crc_rx; /* CRC carried by the frame (when len >= 2) */
 };
 
 void mk_hdlc_decoder_init(struct mk_hdlc_decoder *d, uint8_t *buf, size_t cap);
@@ -71,8 +71,8 @@ void mk_hdlc_decoder_init(struct mk_hdlc_decoder *d, uint8_t *buf, size_t cap);
  * input ran out first (the partial frame is kept for the next call). Empty frames (two
  * flags in a row) are skipped silently.
  */
-enum mk_step mk_hdlc_decode(struct mk_hdlc_decoder *d, const uint8_t *in, size_t len,
-                            size_t *used, struct mk_hdlc_frame *frame);
+enum mk_step mk_hdlc_decode(struct mk_hdlc_decoder *d, const uint8_t *in, size_t len, size_t *used,
+                            struct mk_hdlc_frame *frame);
 
 #ifdef __cplusplus
 }

@@ -53,15 +53,15 @@ enum mk_sahara_cmd {
 /* The largest packet this codec handles (HELLO / HELLO_RSP are 0x30). WRITE_DATA, whose
  * layout no source documents, is accepted as an opaque packet up to this size. */
 #define MK_SAHARA_MAX_PKT_LEN 0x40u
-#define MK_SAHARA_HEADER_LEN 8u
-#define MK_SAHARA_HELLO_LEN 0x30u
+#define MK_SAHARA_HEADER_LEN  8u
+#define MK_SAHARA_HELLO_LEN   0x30u
 
 /* Modes (§1.5): HELLO.mode, HELLO_RSP.mode, SWITCH_MODE.mode. */
 enum mk_sahara_mode {
-    MK_SAHARA_MODE_IMAGE_TX_PENDING = 0,  /* target wants an image (a programmer) */
+    MK_SAHARA_MODE_IMAGE_TX_PENDING = 0, /* target wants an image (a programmer) */
     MK_SAHARA_MODE_IMAGE_TX_COMPLETE = 1,
-    MK_SAHARA_MODE_MEMORY_DEBUG = 2,      /* RAM dump (see dldetect.h for Sierra) */
-    MK_SAHARA_MODE_COMMAND = 3,           /* EXECUTE client commands; target sends CMD_READY */
+    MK_SAHARA_MODE_MEMORY_DEBUG = 2, /* RAM dump (see dldetect.h for Sierra) */
+    MK_SAHARA_MODE_COMMAND = 3,      /* EXECUTE client commands; target sends CMD_READY */
 };
 
 /* Status codes (§1.6, libqmi's enum names; 0x27/0x28 from edl only), carried by
@@ -112,7 +112,7 @@ enum mk_sahara_status {
 
 /* DONE_RSP.image_tx_status */
 #define MK_SAHARA_DONE_MORE_IMAGES 0u
-#define MK_SAHARA_DONE_COMPLETE 1u
+#define MK_SAHARA_DONE_COMPLETE    1u
 
 /* Command-mode client commands (§1.7), EXECUTE*.client_cmd */
 enum mk_sahara_exec {
@@ -134,49 +134,49 @@ enum mk_sahara_exec {
 };
 
 /* Decoded packets. Field names follow §1.4; *_64 commands use the same structs. */
-struct mk_sahara_hello {      /* HELLO (0x01) */
+struct mk_sahara_hello {         /* HELLO (0x01) */
     uint32_t version;            /* target's protocol version */
     uint32_t version_compatible; /* minimum host version the target accepts */
     uint32_t max_cmd_len;        /* largest command packet the target accepts */
     uint32_t mode;               /* enum mk_sahara_mode offered */
     uint32_t reserved[6];
 };
-struct mk_sahara_hello_rsp {  /* HELLO_RSP (0x02) */
+struct mk_sahara_hello_rsp { /* HELLO_RSP (0x02) */
     uint32_t version;
     uint32_t version_compatible;
-    uint32_t status;             /* 0 = success */
-    uint32_t mode;               /* mode the host wants */
+    uint32_t status; /* 0 = success */
+    uint32_t mode;   /* mode the host wants */
     uint32_t reserved[6];
 };
-struct mk_sahara_read_data {  /* READ_DATA (0x03, u32 fields) / READ_DATA_64 (0x12) */
+struct mk_sahara_read_data { /* READ_DATA (0x03, u32 fields) / READ_DATA_64 (0x12) */
     uint64_t image_id;
     uint64_t offset;
     uint64_t length;
 };
-struct mk_sahara_end_image {  /* END_IMAGE_TX (0x04) */
+struct mk_sahara_end_image { /* END_IMAGE_TX (0x04) */
     uint32_t image_id;
-    uint32_t status;             /* enum mk_sahara_status */
+    uint32_t status; /* enum mk_sahara_status */
 };
 struct mk_sahara_done_rsp {   /* DONE_RSP (0x06) */
-    uint32_t image_tx_status;    /* MK_SAHARA_DONE_* */
+    uint32_t image_tx_status; /* MK_SAHARA_DONE_* */
 };
 struct mk_sahara_memory_debug { /* MEMORY_DEBUG (0x09) / MEMORY_DEBUG_64 (0x10) */
     uint64_t table_addr;
     uint64_t table_len;
 };
-struct mk_sahara_memory_read {  /* MEMORY_READ (0x0A) / MEMORY_READ_64 (0x11) */
+struct mk_sahara_memory_read { /* MEMORY_READ (0x0A) / MEMORY_READ_64 (0x11) */
     uint64_t addr;
-    uint64_t len;                /* the target answers with len raw bytes */
+    uint64_t len; /* the target answers with len raw bytes */
 };
-struct mk_sahara_switch_mode {  /* SWITCH_MODE (0x0C) */
+struct mk_sahara_switch_mode { /* SWITCH_MODE (0x0C) */
     uint32_t mode;
 };
-struct mk_sahara_execute {      /* EXECUTE (0x0D) and EXECUTE_DATA (0x0F) */
-    uint32_t client_cmd;         /* enum mk_sahara_exec */
+struct mk_sahara_execute { /* EXECUTE (0x0D) and EXECUTE_DATA (0x0F) */
+    uint32_t client_cmd;   /* enum mk_sahara_exec */
 };
-struct mk_sahara_execute_rsp {  /* EXECUTE_RSP (0x0E) */
+struct mk_sahara_execute_rsp { /* EXECUTE_RSP (0x0E) */
     uint32_t client_cmd;
-    uint32_t data_len;           /* raw bytes the target sends after EXECUTE_DATA */
+    uint32_t data_len; /* raw bytes the target sends after EXECUTE_DATA */
 };
 
 struct mk_sahara_pkt {

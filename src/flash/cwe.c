@@ -68,8 +68,7 @@ static bool cwe_put_str(uint8_t *dst, const char *s, size_t n)
     return true;
 }
 
-enum mk_err mk_cwe_header_encode(const struct mk_cwe_header *h, const uint8_t *psb,
-                                 uint8_t *raw)
+enum mk_err mk_cwe_header_encode(const struct mk_cwe_header *h, const uint8_t *psb, uint8_t *raw)
 {
     memset(raw, 0, MK_CWE_HDR_LEN);
     if (psb)
@@ -229,8 +228,8 @@ enum mk_err mk_cwe_mem_read(void *ctx, uint64_t offset, uint8_t *buf, size_t len
     return MK_OK;
 }
 
-static enum mk_err cwe_fail(struct mk_cwe_info *info, enum mk_cwe_problem p, int idx,
-                            uint64_t off, enum mk_err err)
+static enum mk_err cwe_fail(struct mk_cwe_info *info, enum mk_cwe_problem p, int idx, uint64_t off,
+                            enum mk_err err)
 {
     info->problem = p;
     info->fail_index = idx;
@@ -268,8 +267,8 @@ static enum mk_err cwe_add(struct mk_cwe_info *info, const uint8_t *raw, uint64_
     return MK_OK;
 }
 
-static enum mk_err cwe_read(const struct mk_cwe_reader *rd, struct mk_cwe_info *info,
-                            uint64_t off, uint8_t *buf, size_t len)
+static enum mk_err cwe_read(const struct mk_cwe_reader *rd, struct mk_cwe_info *info, uint64_t off,
+                            uint8_t *buf, size_t len)
 {
     enum mk_err err = rd->read(rd->ctx, off, buf, len);
     if (err)
@@ -315,8 +314,7 @@ static enum mk_err cwe_walk(const struct mk_cwe_reader *rd, uint8_t *raw, struct
         if (pos != end && (img->children > 0 || composite)) {
             info->expected = end;
             info->actual = pos;
-            return cwe_fail(info, MK_CWE_BAD_NESTING, (int)stack[sp].idx, img->offset,
-                            MK_E_IMAGE);
+            return cwe_fail(info, MK_CWE_BAD_NESTING, (int)stack[sp].idx, img->offset, MK_E_IMAGE);
         }
         sp--;
     }
@@ -444,17 +442,28 @@ enum mk_err mk_cwe_parse(const struct mk_cwe_reader *rd, uint8_t *scratch, size_
 const char *mk_cwe_problem_name(enum mk_cwe_problem p)
 {
     switch (p) {
-    case MK_CWE_FINE: return "no problem";
-    case MK_CWE_TOO_SHORT: return "file shorter than a CWE header";
-    case MK_CWE_NOT_CWE: return "not a CWE image";
-    case MK_CWE_TRUNCATED: return "file truncated";
-    case MK_CWE_TRAILING_DATA: return "data after the end of the image";
-    case MK_CWE_BAD_NESTING: return "nested images do not fill the payload";
-    case MK_CWE_TOO_DEEP: return "images nested too deep";
-    case MK_CWE_TOO_MANY: return "too many nested images";
-    case MK_CWE_PSB_CRC: return "header (PSB) CRC mismatch";
-    case MK_CWE_PAYLOAD_CRC: return "payload CRC mismatch";
-    case MK_CWE_READ_FAILED: return "read failed";
+    case MK_CWE_FINE:
+        return "no problem";
+    case MK_CWE_TOO_SHORT:
+        return "file shorter than a CWE header";
+    case MK_CWE_NOT_CWE:
+        return "not a CWE image";
+    case MK_CWE_TRUNCATED:
+        return "file truncated";
+    case MK_CWE_TRAILING_DATA:
+        return "data after the end of the image";
+    case MK_CWE_BAD_NESTING:
+        return "nested images do not fill the payload";
+    case MK_CWE_TOO_DEEP:
+        return "images nested too deep";
+    case MK_CWE_TOO_MANY:
+        return "too many nested images";
+    case MK_CWE_PSB_CRC:
+        return "header (PSB) CRC mismatch";
+    case MK_CWE_PAYLOAD_CRC:
+        return "payload CRC mismatch";
+    case MK_CWE_READ_FAILED:
+        return "read failed";
     }
     return "?";
 }

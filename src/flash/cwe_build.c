@@ -44,8 +44,7 @@ static bool cb_room(struct mk_cwe_build *b, size_t n)
     return true;
 }
 
-void mk_cwe_build_begin(struct mk_cwe_build *b, const struct mk_cwe_header *h,
-                        const uint8_t *psb)
+void mk_cwe_build_begin(struct mk_cwe_build *b, const struct mk_cwe_header *h, const uint8_t *psb)
 {
     if (b->depth >= MK_CWE_MAX_DEPTH && !b->err)
         b->err = MK_E_INVAL;
@@ -181,8 +180,8 @@ void mk_cwe_build_package(struct mk_cwe_build *b, const struct mk_cwe_package *p
                            p->top_version ? p->top_version : full);
     mk_cwe_build_begin(b, &h, NULL);
     if (p->boot_len)
-        cb_component(b, p, "BOOT", "SBL1", p->boot_version ? p->boot_version : dev,
-                     p->boot_len, p->seed + 1);
+        cb_component(b, p, "BOOT", "SBL1", p->boot_version ? p->boot_version : dev, p->boot_len,
+                     p->seed + 1);
     if (p->appl_len)
         cb_component(b, p, "APPL", "APPS", dev, p->appl_len, p->seed + 2);
     if (p->modm_len)

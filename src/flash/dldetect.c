@@ -14,10 +14,10 @@
 enum { DD_LISTEN = 0, DD_PROBING, DD_DONE, DD_FAILED };
 
 /* USB IDs, reference §5.3. */
-#define DD_VID_QUALCOMM 0x05C6u
-#define DD_PID_QC_EDL 0x9008u
+#define DD_VID_QUALCOMM   0x05C6u
+#define DD_PID_QC_EDL     0x9008u
 #define DD_PID_QC_RAMDUMP 0x900Eu
-#define DD_VID_SIERRA 0x1199u
+#define DD_VID_SIERRA     0x1199u
 
 void mk_dldetect_config_default(struct mk_dldetect_config *cfg)
 {
@@ -61,8 +61,7 @@ enum mk_err mk_dldetect_feed(struct mk_dldetect *d, const uint8_t *data, size_t 
 /* ---- classification ---- */
 
 /* Which kind of Sahara target sent this packet (§1.5, §1.10, §5.3). */
-static enum mk_dl_target dd_sahara_target(const struct mk_dl_result *r, uint16_t vid,
-                                          uint16_t pid)
+static enum mk_dl_target dd_sahara_target(const struct mk_dl_result *r, uint16_t vid, uint16_t pid)
 {
     if (vid == DD_VID_QUALCOMM && pid == DD_PID_QC_EDL)
         return MK_DL_TARGET_PBL_EDL;
@@ -258,8 +257,9 @@ enum mk_dl_action mk_dldetect_poll(struct mk_dldetect *d, uint32_t now_ms, struc
         struct mk_dl_result r = {0};
         bool partial;
         /* keep what a HELLO says about the target even when the protocol is forced */
-        if (mk_dldetect_classify(d->buf, d->len, d->cfg.usb_vid, d->cfg.usb_pid, &r,
-                                 &partial) != MK_DONE || r.proto != d->cfg.force)
+        if (mk_dldetect_classify(d->buf, d->len, d->cfg.usb_vid, d->cfg.usb_pid, &r, &partial) !=
+                MK_DONE ||
+            r.proto != d->cfg.force)
             memset(&r, 0, sizeof r);
         d->result = r;
         d->result.proto = d->cfg.force;
@@ -324,10 +324,14 @@ enum mk_dl_action mk_dldetect_poll(struct mk_dldetect *d, uint32_t now_ms, struc
 const char *mk_dl_proto_name(enum mk_dl_proto p)
 {
     switch (p) {
-    case MK_DL_PROTO_SAHARA: return "sahara";
-    case MK_DL_PROTO_QDL: return "qdl";
-    case MK_DL_PROTO_FIREHOSE: return "firehose";
-    case MK_DL_PROTO_NONE: break;
+    case MK_DL_PROTO_SAHARA:
+        return "sahara";
+    case MK_DL_PROTO_QDL:
+        return "qdl";
+    case MK_DL_PROTO_FIREHOSE:
+        return "firehose";
+    case MK_DL_PROTO_NONE:
+        break;
     }
     return "none";
 }
@@ -335,13 +339,20 @@ const char *mk_dl_proto_name(enum mk_dl_proto p)
 const char *mk_dl_target_name(enum mk_dl_target t)
 {
     switch (t) {
-    case MK_DL_TARGET_SIERRA_BOOTHOLD: return "Sierra boot-and-hold";
-    case MK_DL_TARGET_PBL_EDL: return "Qualcomm PBL emergency download (EDL)";
-    case MK_DL_TARGET_RAMDUMP: return "Qualcomm crash dump (memory debug)";
-    case MK_DL_TARGET_FIREHOSE: return "Firehose programmer";
-    case MK_DL_TARGET_QDL: return "QDL/DLOAD download mode";
-    case MK_DL_TARGET_DIAG: return "DIAG port (application mode)";
-    case MK_DL_TARGET_UNKNOWN: break;
+    case MK_DL_TARGET_SIERRA_BOOTHOLD:
+        return "Sierra boot-and-hold";
+    case MK_DL_TARGET_PBL_EDL:
+        return "Qualcomm PBL emergency download (EDL)";
+    case MK_DL_TARGET_RAMDUMP:
+        return "Qualcomm crash dump (memory debug)";
+    case MK_DL_TARGET_FIREHOSE:
+        return "Firehose programmer";
+    case MK_DL_TARGET_QDL:
+        return "QDL/DLOAD download mode";
+    case MK_DL_TARGET_DIAG:
+        return "DIAG port (application mode)";
+    case MK_DL_TARGET_UNKNOWN:
+        break;
     }
     return "unknown target";
 }
@@ -349,10 +360,14 @@ const char *mk_dl_target_name(enum mk_dl_target t)
 const char *mk_dl_probe_name(enum mk_dl_probe p)
 {
     switch (p) {
-    case MK_DL_PROBE_SDP: return "SDP";
-    case MK_DL_PROBE_FIREHOSE_NOP: return "Firehose NOP";
-    case MK_DL_PROBE_SAHARA_HELLO_RSP: return "Sahara HELLO_RSP";
-    case MK_DL_PROBE_BYTE: return "single byte";
+    case MK_DL_PROBE_SDP:
+        return "SDP";
+    case MK_DL_PROBE_FIREHOSE_NOP:
+        return "Firehose NOP";
+    case MK_DL_PROBE_SAHARA_HELLO_RSP:
+        return "Sahara HELLO_RSP";
+    case MK_DL_PROBE_BYTE:
+        return "single byte";
     }
     return "?";
 }

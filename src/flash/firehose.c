@@ -22,12 +22,24 @@ static void fh_put_escaped(struct mk_sb *sb, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': mk_sb_puts(sb, "&amp;"); break;
-        case '<': mk_sb_puts(sb, "&lt;"); break;
-        case '>': mk_sb_puts(sb, "&gt;"); break;
-        case '"': mk_sb_puts(sb, "&quot;"); break;
-        case '\'': mk_sb_puts(sb, "&apos;"); break;
-        default: mk_sb_putc(sb, *s); break;
+        case '&':
+            mk_sb_puts(sb, "&amp;");
+            break;
+        case '<':
+            mk_sb_puts(sb, "&lt;");
+            break;
+        case '>':
+            mk_sb_puts(sb, "&gt;");
+            break;
+        case '"':
+            mk_sb_puts(sb, "&quot;");
+            break;
+        case '\'':
+            mk_sb_puts(sb, "&apos;");
+            break;
+        default:
+            mk_sb_putc(sb, *s);
+            break;
         }
     }
 }
@@ -287,14 +299,14 @@ static size_t fh_tag_end(const char *s, size_t from, size_t to)
 
 static bool fh_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == ':' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == ':' || c == '.';
 }
 
 /* ---- attributes ---- */
 
-enum mk_err mk_firehose_attr_find(const char *attrs, size_t len, const char *name,
-                                  const char **val, size_t *val_len)
+enum mk_err mk_firehose_attr_find(const char *attrs, size_t len, const char *name, const char **val,
+                                  size_t *val_len)
 {
     size_t i = 0;
     while (i < len) {
@@ -384,8 +396,7 @@ static int fh_entity(const char *e, size_t n)
     return v ? (int)v : -1;
 }
 
-enum mk_err mk_firehose_unescape(const char *s, size_t n, char *out, size_t cap,
-                                 size_t *out_len)
+enum mk_err mk_firehose_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len)
 {
     if (cap == 0)
         return MK_E_NOSPC;
@@ -425,8 +436,7 @@ enum mk_err mk_firehose_attr_get(const struct mk_firehose_msg *msg, const char *
     return mk_firehose_unescape(v, vlen, out, cap, NULL);
 }
 
-enum mk_err mk_firehose_attr_u64(const struct mk_firehose_msg *msg, const char *name,
-                                 uint64_t *out)
+enum mk_err mk_firehose_attr_u64(const struct mk_firehose_msg *msg, const char *name, uint64_t *out)
 {
     char tmp[32];
     enum mk_err err = mk_firehose_attr_get(msg, name, tmp, sizeof tmp);
@@ -665,8 +675,8 @@ enum mk_err mk_firehose_parse_response(const struct mk_firehose_msg *msg,
     if (msg->type != MK_FIREHOSE_MSG_RESPONSE)
         return MK_E_INVAL;
     char v[8];
-    out->ack = mk_firehose_attr_get(msg, "value", v, sizeof v) == MK_OK &&
-               fh_ieq(v, strlen(v), "ACK");
+    out->ack =
+        mk_firehose_attr_get(msg, "value", v, sizeof v) == MK_OK && fh_ieq(v, strlen(v), "ACK");
     if (mk_firehose_attr_get(msg, "rawmode", v, sizeof v) == MK_OK)
         out->rawmode = fh_ieq(v, strlen(v), "true") ? 1 : 0;
     static const struct {
@@ -704,8 +714,8 @@ enum mk_err mk_firehose_negotiate(const struct mk_firehose_response *r, uint64_t
         *use = r->max_payload_to_target ? r->max_payload_to_target : requested;
         return MK_OK;
     }
-    uint64_t offered = r->max_payload_to_target ? r->max_payload_to_target
-                                                : r->max_payload_to_target_supported;
+    uint64_t offered =
+        r->max_payload_to_target ? r->max_payload_to_target : r->max_payload_to_target_supported;
     if (offered == 0 || offered == requested)
         return MK_E_FIREHOSE_NAK;
     *use = offered;

@@ -70,8 +70,8 @@ static void hd_finish(struct mk_hdlc_decoder *d, struct mk_hdlc_frame *f)
     d->abort = false;
 }
 
-enum mk_step mk_hdlc_decode(struct mk_hdlc_decoder *d, const uint8_t *in, size_t len,
-                            size_t *used, struct mk_hdlc_frame *frame)
+enum mk_step mk_hdlc_decode(struct mk_hdlc_decoder *d, const uint8_t *in, size_t len, size_t *used,
+                            struct mk_hdlc_frame *frame)
 {
     for (size_t i = 0; i < len; i++) {
         uint8_t b = in[i];

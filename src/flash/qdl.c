@@ -9,20 +9,34 @@
 static size_t qdl_len(enum mk_qdl_type t)
 {
     switch (t) {
-    case MK_QDL_HELLO_REQ: return MK_QDL_HELLO_REQ_LEN;
-    case MK_QDL_HELLO_RSP: return MK_QDL_HELLO_RSP_LEN;
-    case MK_QDL_ERROR: return 6;
-    case MK_QDL_OPEN_REQ: return MK_QDL_OPEN_HDR_LEN;
-    case MK_QDL_OPEN_RSP: return 8;
-    case MK_QDL_WRITE_REQ: return MK_QDL_WRITE_HDR_LEN;
-    case MK_QDL_WRITE_RSP: return 9;
-    case MK_QDL_CLOSE_REQ: return 1;
-    case MK_QDL_CLOSE_RSP: return 5;
-    case MK_QDL_RESET_REQ: return 1;
-    case MK_QDL_SDP: return 3;
-    case MK_QDL_DLOAD_ACK: return 1;
-    case MK_QDL_DLOAD_NAK: return 3;
-    case MK_QDL_DIAG_BAD_CMD: return 1;
+    case MK_QDL_HELLO_REQ:
+        return MK_QDL_HELLO_REQ_LEN;
+    case MK_QDL_HELLO_RSP:
+        return MK_QDL_HELLO_RSP_LEN;
+    case MK_QDL_ERROR:
+        return 6;
+    case MK_QDL_OPEN_REQ:
+        return MK_QDL_OPEN_HDR_LEN;
+    case MK_QDL_OPEN_RSP:
+        return 8;
+    case MK_QDL_WRITE_REQ:
+        return MK_QDL_WRITE_HDR_LEN;
+    case MK_QDL_WRITE_RSP:
+        return 9;
+    case MK_QDL_CLOSE_REQ:
+        return 1;
+    case MK_QDL_CLOSE_RSP:
+        return 5;
+    case MK_QDL_RESET_REQ:
+        return 1;
+    case MK_QDL_SDP:
+        return 3;
+    case MK_QDL_DLOAD_ACK:
+        return 1;
+    case MK_QDL_DLOAD_NAK:
+        return 3;
+    case MK_QDL_DIAG_BAD_CMD:
+        return 1;
     }
     return 0;
 }
@@ -111,11 +125,22 @@ enum mk_err mk_qdl_parse(const uint8_t *buf, size_t len, struct mk_qdl_pkt *out)
     case 0x02: /* DLOAD ACK is the lone byte; a QDL HELLO_RSP is 49 bytes */
         t = len == 1 ? MK_QDL_DLOAD_ACK : MK_QDL_HELLO_RSP;
         break;
-    case 0x03: t = MK_QDL_DLOAD_NAK; break;
-    case 0x13: t = MK_QDL_DIAG_BAD_CMD; break;
-    case MK_QDL_HELLO_REQ: case MK_QDL_ERROR: case MK_QDL_OPEN_REQ: case MK_QDL_OPEN_RSP:
-    case MK_QDL_WRITE_REQ: case MK_QDL_WRITE_RSP: case MK_QDL_CLOSE_REQ: case MK_QDL_CLOSE_RSP:
-    case MK_QDL_RESET_REQ: case MK_QDL_SDP:
+    case 0x03:
+        t = MK_QDL_DLOAD_NAK;
+        break;
+    case 0x13:
+        t = MK_QDL_DIAG_BAD_CMD;
+        break;
+    case MK_QDL_HELLO_REQ:
+    case MK_QDL_ERROR:
+    case MK_QDL_OPEN_REQ:
+    case MK_QDL_OPEN_RSP:
+    case MK_QDL_WRITE_REQ:
+    case MK_QDL_WRITE_RSP:
+    case MK_QDL_CLOSE_REQ:
+    case MK_QDL_CLOSE_RSP:
+    case MK_QDL_RESET_REQ:
+    case MK_QDL_SDP:
         t = (enum mk_qdl_type)buf[0];
         break;
     default:
@@ -218,20 +243,34 @@ const char *mk_qdl_error_name(uint32_t code)
 const char *mk_qdl_type_name(enum mk_qdl_type type)
 {
     switch (type) {
-    case MK_QDL_HELLO_REQ: return "HELLO_REQ";
-    case MK_QDL_HELLO_RSP: return "HELLO_RSP";
-    case MK_QDL_ERROR: return "ERROR";
-    case MK_QDL_OPEN_REQ: return "OPEN_UNFRAMED_REQ";
-    case MK_QDL_OPEN_RSP: return "OPEN_UNFRAMED_RSP";
-    case MK_QDL_WRITE_REQ: return "WRITE_UNFRAMED_REQ";
-    case MK_QDL_WRITE_RSP: return "WRITE_UNFRAMED_RSP";
-    case MK_QDL_CLOSE_REQ: return "CLOSE_UNFRAMED_REQ";
-    case MK_QDL_CLOSE_RSP: return "CLOSE_UNFRAMED_RSP";
-    case MK_QDL_RESET_REQ: return "RESET_REQ";
-    case MK_QDL_SDP: return "DLOAD_SDP";
-    case MK_QDL_DLOAD_ACK: return "DLOAD_ACK";
-    case MK_QDL_DLOAD_NAK: return "DLOAD_NAK";
-    case MK_QDL_DIAG_BAD_CMD: return "DIAG_BAD_CMD";
+    case MK_QDL_HELLO_REQ:
+        return "HELLO_REQ";
+    case MK_QDL_HELLO_RSP:
+        return "HELLO_RSP";
+    case MK_QDL_ERROR:
+        return "ERROR";
+    case MK_QDL_OPEN_REQ:
+        return "OPEN_UNFRAMED_REQ";
+    case MK_QDL_OPEN_RSP:
+        return "OPEN_UNFRAMED_RSP";
+    case MK_QDL_WRITE_REQ:
+        return "WRITE_UNFRAMED_REQ";
+    case MK_QDL_WRITE_RSP:
+        return "WRITE_UNFRAMED_RSP";
+    case MK_QDL_CLOSE_REQ:
+        return "CLOSE_UNFRAMED_REQ";
+    case MK_QDL_CLOSE_RSP:
+        return "CLOSE_UNFRAMED_RSP";
+    case MK_QDL_RESET_REQ:
+        return "RESET_REQ";
+    case MK_QDL_SDP:
+        return "DLOAD_SDP";
+    case MK_QDL_DLOAD_ACK:
+        return "DLOAD_ACK";
+    case MK_QDL_DLOAD_NAK:
+        return "DLOAD_NAK";
+    case MK_QDL_DIAG_BAD_CMD:
+        return "DIAG_BAD_CMD";
     }
     return "?";
 }

@@ -22,52 +22,57 @@ struct sh_layout {
 };
 
 #define SH_MSIZE(m) ((uint8_t)sizeof(((struct mk_sahara_pkt *)0)->m))
-#define SH_F(wire_off, wire_w, m)                                                            \
-    {(wire_off), (wire_w), (uint8_t)offsetof(struct mk_sahara_pkt, m), SH_MSIZE(m), 1}
-#define SH_RESERVED(m) {24, 4, (uint8_t)offsetof(struct mk_sahara_pkt, m), 4, 6}
+#define SH_F(wire_off, wire_w, m)                                                                  \
+    {                                                                                              \
+        (wire_off), (wire_w), (uint8_t)offsetof(struct mk_sahara_pkt, m), SH_MSIZE(m), 1           \
+    }
+#define SH_RESERVED(m)                                                                             \
+    {                                                                                              \
+        24, 4, (uint8_t)offsetof(struct mk_sahara_pkt, m), 4, 6                                    \
+    }
 
 /* Lengths and offsets: reference download-mode.md §1.3 and §1.4. */
 static const struct sh_layout sh_layouts[] = {
-    [MK_SAHARA_HELLO] = {0x30, 5,
+    [MK_SAHARA_HELLO] = {0x30,
+                         5,
                          {SH_F(8, 4, u.hello.version), SH_F(12, 4, u.hello.version_compatible),
                           SH_F(16, 4, u.hello.max_cmd_len), SH_F(20, 4, u.hello.mode),
                           SH_RESERVED(u.hello.reserved)}},
-    [MK_SAHARA_HELLO_RSP] = {0x30, 5,
+    [MK_SAHARA_HELLO_RSP] = {0x30,
+                             5,
                              {SH_F(8, 4, u.hello_rsp.version),
                               SH_F(12, 4, u.hello_rsp.version_compatible),
                               SH_F(16, 4, u.hello_rsp.status), SH_F(20, 4, u.hello_rsp.mode),
                               SH_RESERVED(u.hello_rsp.reserved)}},
-    [MK_SAHARA_READ_DATA] = {0x14, 3,
+    [MK_SAHARA_READ_DATA] = {0x14,
+                             3,
                              {SH_F(8, 4, u.read_data.image_id), SH_F(12, 4, u.read_data.offset),
                               SH_F(16, 4, u.read_data.length)}},
-    [MK_SAHARA_END_IMAGE_TX] = {0x10, 2,
-                                {SH_F(8, 4, u.end_image.image_id),
-                                 SH_F(12, 4, u.end_image.status)}},
+    [MK_SAHARA_END_IMAGE_TX] =
+        {0x10, 2, {SH_F(8, 4, u.end_image.image_id), SH_F(12, 4, u.end_image.status)}},
     [MK_SAHARA_DONE] = {0x08, 0, {{0}}},
     [MK_SAHARA_DONE_RSP] = {0x0C, 1, {SH_F(8, 4, u.done_rsp.image_tx_status)}},
     [MK_SAHARA_RESET] = {0x08, 0, {{0}}},
     [MK_SAHARA_RESET_RSP] = {0x08, 0, {{0}}},
-    [MK_SAHARA_MEMORY_DEBUG] = {0x10, 2,
-                                {SH_F(8, 4, u.memory_debug.table_addr),
-                                 SH_F(12, 4, u.memory_debug.table_len)}},
-    [MK_SAHARA_MEMORY_READ] = {0x10, 2,
+    [MK_SAHARA_MEMORY_DEBUG] =
+        {0x10, 2, {SH_F(8, 4, u.memory_debug.table_addr), SH_F(12, 4, u.memory_debug.table_len)}},
+    [MK_SAHARA_MEMORY_READ] = {0x10,
+                               2,
                                {SH_F(8, 4, u.memory_read.addr), SH_F(12, 4, u.memory_read.len)}},
     [MK_SAHARA_CMD_READY] = {0x08, 0, {{0}}},
     [MK_SAHARA_SWITCH_MODE] = {0x0C, 1, {SH_F(8, 4, u.switch_mode.mode)}},
     [MK_SAHARA_EXECUTE] = {0x0C, 1, {SH_F(8, 4, u.execute.client_cmd)}},
-    [MK_SAHARA_EXECUTE_RSP] = {0x10, 2,
-                               {SH_F(8, 4, u.execute_rsp.client_cmd),
-                                SH_F(12, 4, u.execute_rsp.data_len)}},
+    [MK_SAHARA_EXECUTE_RSP] =
+        {0x10, 2, {SH_F(8, 4, u.execute_rsp.client_cmd), SH_F(12, 4, u.execute_rsp.data_len)}},
     [MK_SAHARA_EXECUTE_DATA] = {0x0C, 1, {SH_F(8, 4, u.execute.client_cmd)}},
-    [MK_SAHARA_MEMORY_DEBUG_64] = {0x18, 2,
-                                   {SH_F(8, 8, u.memory_debug.table_addr),
-                                    SH_F(16, 8, u.memory_debug.table_len)}},
-    [MK_SAHARA_MEMORY_READ_64] = {0x18, 2,
-                                  {SH_F(8, 8, u.memory_read.addr),
-                                   SH_F(16, 8, u.memory_read.len)}},
-    [MK_SAHARA_READ_DATA_64] = {0x20, 3,
-                                {SH_F(8, 8, u.read_data.image_id),
-                                 SH_F(16, 8, u.read_data.offset),
+    [MK_SAHARA_MEMORY_DEBUG_64] =
+        {0x18, 2, {SH_F(8, 8, u.memory_debug.table_addr), SH_F(16, 8, u.memory_debug.table_len)}},
+    [MK_SAHARA_MEMORY_READ_64] = {0x18,
+                                  2,
+                                  {SH_F(8, 8, u.memory_read.addr), SH_F(16, 8, u.memory_read.len)}},
+    [MK_SAHARA_READ_DATA_64] = {0x20,
+                                3,
+                                {SH_F(8, 8, u.read_data.image_id), SH_F(16, 8, u.read_data.offset),
                                  SH_F(24, 8, u.read_data.length)}},
     [MK_SAHARA_RESET_STATE_MACHINE] = {0x08, 0, {{0}}},
 };
@@ -145,8 +150,7 @@ enum mk_err mk_sahara_build(const struct mk_sahara_pkt *pkt, uint8_t *buf, size_
 static enum mk_err sh_check_header(uint32_t cmd, uint32_t len)
 {
     if (cmd == MK_SAHARA_WRITE_DATA)
-        return (len >= MK_SAHARA_HEADER_LEN && len <= MK_SAHARA_MAX_PKT_LEN) ? MK_OK
-                                                                              : MK_E_PROTO;
+        return (len >= MK_SAHARA_HEADER_LEN && len <= MK_SAHARA_MAX_PKT_LEN) ? MK_OK : MK_E_PROTO;
     const struct sh_layout *l = sh_layout(cmd);
     return (l && l->len == len) ? MK_OK : MK_E_PROTO;
 }
@@ -204,29 +208,64 @@ static const char *const sh_cmd_names[] = {
     [MK_SAHARA_WRITE_DATA] = "WRITE_DATA",
 };
 
-static const char *const sh_mode_names[] = {
-    "IMAGE_TX_PENDING", "IMAGE_TX_COMPLETE", "MEMORY_DEBUG", "COMMAND"};
+static const char *const sh_mode_names[] = {"IMAGE_TX_PENDING", "IMAGE_TX_COMPLETE", "MEMORY_DEBUG",
+                                            "COMMAND"};
 
-static const char *const sh_status_names[] = {
-    "SUCCESS", "INVALID_COMMAND", "PROTOCOL_MISMATCH", "INVALID_TARGET_PROTOCOL",
-    "INVALID_HOST_PROTOCOL", "INVALID_PACKET_SIZE", "UNEXPECTED_IMAGE_ID",
-    "INVALID_HEADER_SIZE", "INVALID_DATA_SIZE", "INVALID_IMAGE_TYPE", "INVALID_TX_LENGTH",
-    "INVALID_RX_LENGTH", "TX_RX_ERROR", "READ_DATA_ERROR", "UNSUPPORTED_NUM_PHDRS",
-    "INVALID_PHDR_SIZE", "MULTIPLE_SHARED_SEG", "UNINIT_PHDR_LOC", "INVALID_DEST_ADDRESS",
-    "INVALID_IMAGE_HEADER_SIZE", "INVALID_ELF_HEADER", "UNKNOWN_ERROR", "TIMEOUT_RX",
-    "TIMEOUT_TX", "INVALID_MODE", "INVALID_MEMORY_READ", "INVALID_DATA_SIZE_REQUEST",
-    "MEMORY_DEBUG_NOT_SUPPORTED", "INVALID_MODE_SWITCH", "EXEC_FAILURE",
-    "EXEC_CMD_INVALID_PARAM", "EXEC_CMD_UNSUPPORTED", "EXEC_DATA_INVALID",
-    "HASH_TABLE_AUTH_FAILURE", "HASH_VERIFICATION_FAILURE", "HASH_TABLE_NOT_FOUND",
-    "TARGET_INIT_FAILURE", "IMAGE_AUTH_FAILURE", "INVALID_IMG_HASH_TABLE_SIZE",
-    "ENUMERATION_FAILURE", "HW_BULK_TRANSFER_ERROR"};
+static const char *const sh_status_names[] = {"SUCCESS",
+                                              "INVALID_COMMAND",
+                                              "PROTOCOL_MISMATCH",
+                                              "INVALID_TARGET_PROTOCOL",
+                                              "INVALID_HOST_PROTOCOL",
+                                              "INVALID_PACKET_SIZE",
+                                              "UNEXPECTED_IMAGE_ID",
+                                              "INVALID_HEADER_SIZE",
+                                              "INVALID_DATA_SIZE",
+                                              "INVALID_IMAGE_TYPE",
+                                              "INVALID_TX_LENGTH",
+                                              "INVALID_RX_LENGTH",
+                                              "TX_RX_ERROR",
+                                              "READ_DATA_ERROR",
+                                              "UNSUPPORTED_NUM_PHDRS",
+                                              "INVALID_PHDR_SIZE",
+                                              "MULTIPLE_SHARED_SEG",
+                                              "UNINIT_PHDR_LOC",
+                                              "INVALID_DEST_ADDRESS",
+                                              "INVALID_IMAGE_HEADER_SIZE",
+                                              "INVALID_ELF_HEADER",
+                                              "UNKNOWN_ERROR",
+                                              "TIMEOUT_RX",
+                                              "TIMEOUT_TX",
+                                              "INVALID_MODE",
+                                              "INVALID_MEMORY_READ",
+                                              "INVALID_DATA_SIZE_REQUEST",
+                                              "MEMORY_DEBUG_NOT_SUPPORTED",
+                                              "INVALID_MODE_SWITCH",
+                                              "EXEC_FAILURE",
+                                              "EXEC_CMD_INVALID_PARAM",
+                                              "EXEC_CMD_UNSUPPORTED",
+                                              "EXEC_DATA_INVALID",
+                                              "HASH_TABLE_AUTH_FAILURE",
+                                              "HASH_VERIFICATION_FAILURE",
+                                              "HASH_TABLE_NOT_FOUND",
+                                              "TARGET_INIT_FAILURE",
+                                              "IMAGE_AUTH_FAILURE",
+                                              "INVALID_IMG_HASH_TABLE_SIZE",
+                                              "ENUMERATION_FAILURE",
+                                              "HW_BULK_TRANSFER_ERROR"};
 
-static const char *const sh_exec_names[] = {
-    "NOP", "SERIAL_NUM_READ", "MSM_HW_ID_READ", "OEM_PK_HASH_READ", "SWITCH_TO_DMSS_DLOAD",
-    "SWITCH_TO_STREAM_DLOAD", "READ_DEBUG_DATA", "GET_SOFTWARE_VERSION_SBL",
-    "GET_COMMAND_ID_LIST", "GET_TRAINING_DATA", "READ_CHIP_ID_V3"};
+static const char *const sh_exec_names[] = {"NOP",
+                                            "SERIAL_NUM_READ",
+                                            "MSM_HW_ID_READ",
+                                            "OEM_PK_HASH_READ",
+                                            "SWITCH_TO_DMSS_DLOAD",
+                                            "SWITCH_TO_STREAM_DLOAD",
+                                            "READ_DEBUG_DATA",
+                                            "GET_SOFTWARE_VERSION_SBL",
+                                            "GET_COMMAND_ID_LIST",
+                                            "GET_TRAINING_DATA",
+                                            "READ_CHIP_ID_V3"};
 
-#define SH_NAME(table, v)                                                                    \
+#define SH_NAME(table, v)                                                                          \
     (((v) < sizeof(table) / sizeof((table)[0]) && (table)[v]) ? (table)[v] : "?")
 
 const char *mk_sahara_cmd_name(uint32_t cmd)

@@ -106,7 +106,7 @@ MK_TEST(header_every_field)
         .signature = 0x50617273, /* "Pars", as in .nvu samples */
     };
     uint8_t psb[256] = {0};
-    psb[0] = 1;  /* descriptor 0: version 1, type 2, flag 3 */
+    psb[0] = 1; /* descriptor 0: version 1, type 2, flag 3 */
     psb[1] = 2;
     psb[2] = 3;
     mk_put_be32(psb + 4, 0x400);
@@ -225,8 +225,8 @@ MK_TEST(version_strings)
     check_version("9999999_9902350_SWI9X15C_05.05.63.01_00_SPRINT_005.037_000", "05.05.63.01",
                   "005.037_000", "SPRINT");
     check_version("INTERNAL_?_SWI9X15C_05.05.63.01_?_?_?_?", "05.05.63.01", NULL, NULL);
-    check_version("9999999_9999999_9200_03.05.29.03_00_generic_000.000_001_SPKG_MC",
-                  "03.05.29.03", "000.000_001", "generic");
+    check_version("9999999_9999999_9200_03.05.29.03_00_generic_000.000_001_SPKG_MC", "03.05.29.03",
+                  "000.000_001", "generic");
     check_version("9999999_9902574_SWI9X15C_05.05.66.00_00_GENNA-UMTS_005.028_000-field.spk",
                   "05.05.66.00", "005.028_000", "GENNA-UMTS");
     check_version("SWI9X15C_05.05.58.00_Generic_005.025_002.nvu", "05.05.58.00", "005.025_002",
@@ -269,14 +269,9 @@ MK_TEST(nested_parse_of_built_package)
         uint64_t offset;
         uint32_t size;
     } want[] = {
-        {"SPKG", -1, 0, 0, 5200},
-        {"BOOT", 0, 1, 400, 1100},
-        {"SBL1", 1, 2, 800, 700},
-        {"APPL", 0, 1, 1900, 1300},
-        {"APPS", 3, 2, 2300, 900},
-        {"MODM", 0, 1, 3600, 900},
-        {"AMSS", 5, 2, 4000, 500},
-        {"NVUP", 0, 1, 4900, 300},
+        {"SPKG", -1, 0, 0, 5200},   {"BOOT", 0, 1, 400, 1100}, {"SBL1", 1, 2, 800, 700},
+        {"APPL", 0, 1, 1900, 1300}, {"APPS", 3, 2, 2300, 900}, {"MODM", 0, 1, 3600, 900},
+        {"AMSS", 5, 2, 4000, 500},  {"NVUP", 0, 1, 4900, 300},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         MK_CHECK_EQ_STR(images[i].hdr.type, want[i].type);
@@ -302,8 +297,7 @@ MK_TEST(nested_parse_of_built_package)
     MK_CHECK_EQ_INT(parse(img, len, NULL, 0, &small, images, 32, 400), MK_OK);
     MK_CHECK_EQ_INT(small.count, 8);
     /* structure only */
-    MK_CHECK_EQ_INT(parse(img, len, NULL, MK_CWE_NO_PAYLOAD_CRC, &small, images, 32, 400),
-                    MK_OK);
+    MK_CHECK_EQ_INT(parse(img, len, NULL, MK_CWE_NO_PAYLOAD_CRC, &small, images, 32, 400), MK_OK);
     MK_CHECK(!images[0].crc_checked);
     /* not enough room for the tree */
     MK_CHECK_EQ_INT(parse(img, len, NULL, 0, &small, images, 4, 400), MK_E_NOSPC);
@@ -352,9 +346,9 @@ MK_TEST(version_lookup_order)
     MK_CHECK_EQ_STR(info.carrier, "ATT");
 
     /* the file name comes before the embedded headers */
-    MK_CHECK_EQ_INT(parse(img, len, "SWI9X07H_01.02.03.04_VERIZON_005.006_007.spk", 0, &info,
-                          images, 32, 4096),
-                    MK_OK);
+    MK_CHECK_EQ_INT(
+        parse(img, len, "SWI9X07H_01.02.03.04_VERIZON_005.006_007.spk", 0, &info, images, 32, 4096),
+        MK_OK);
     MK_CHECK_EQ_STR(info.firmware, "01.02.03.04");
     MK_CHECK_EQ_STR(info.config, "005.006_007");
     MK_CHECK_EQ_STR(info.carrier, "VERIZON");

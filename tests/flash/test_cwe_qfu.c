@@ -56,7 +56,7 @@ static enum mk_err ours(const char *name, struct mk_cwe_info *info)
 struct qfu {
     int status; /* exit status */
     char firmware[32], config[32], carrier[96];
-    int n;      /* images listed */
+    int n; /* images listed */
     char path[64][24], type[64][8];
     unsigned long size[64];
 };
@@ -209,10 +209,10 @@ MK_TEST(same_versions_and_tree_as_libqmi)
     agree("embedded.spk", "00.08.24.03", "002.003_004", "ATT");
 
     /* the file name wins over the embedded headers (libqmi's --help example name) */
-    write_image("9999999_9902574_SWI9X15C_05.05.66.00_00_GENNA-UMTS_005.028_000-field.spk", &p,
-                0, 0);
-    agree("9999999_9902574_SWI9X15C_05.05.66.00_00_GENNA-UMTS_005.028_000-field.spk",
-          "05.05.66.00", "005.028_000", "GENNA-UMTS");
+    write_image("9999999_9902574_SWI9X15C_05.05.66.00_00_GENNA-UMTS_005.028_000-field.spk", &p, 0,
+                0);
+    agree("9999999_9902574_SWI9X15C_05.05.66.00_00_GENNA-UMTS_005.028_000-field.spk", "05.05.66.00",
+          "005.028_000", "GENNA-UMTS");
 
     /* top-level firmware only (libqmi test "INTERNAL_?..."): the rest from NVUP */
     p.top_version = "INTERNAL_?_SWI9X15C_05.05.63.01_?_?_?_?";
@@ -231,8 +231,7 @@ MK_TEST(same_versions_and_tree_as_libqmi)
     struct mk_cwe_package sys = base;
     sys.nvup_len = 0;
     sys.top_version = "none";
-    write_image("9999999_9999999_9200_03.05.29.03_00_generic_000.000_001_SPKG_MC.cwe", &sys, 0,
-                0);
+    write_image("9999999_9999999_9200_03.05.29.03_00_generic_000.000_001_SPKG_MC.cwe", &sys, 0, 0);
     agree("9999999_9999999_9200_03.05.29.03_00_generic_000.000_001_SPKG_MC.cwe", "03.05.29.03",
           "000.000_001", "generic");
 
@@ -256,8 +255,7 @@ MK_TEST(both_reject_truncated_images)
         struct mk_cwe_info info;
         struct qfu q;
         MK_CHECK_EQ_INT(ours("cut.spk", &info), MK_E_IMAGE);
-        MK_CHECK_EQ_INT(info.problem,
-                        len - cuts[i] < 400 ? MK_CWE_TOO_SHORT : MK_CWE_TRUNCATED);
+        MK_CHECK_EQ_INT(info.problem, len - cuts[i] < 400 ? MK_CWE_TOO_SHORT : MK_CWE_TRUNCATED);
         run_qfu("cut.spk", &q);
         MK_CHECK(q.status != 0);
     }

@@ -7,10 +7,9 @@
 #include "modemkit/sahara.h"
 
 static const uint8_t seed004_hello[48] = {
-    0x01, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0x04, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 static const uint8_t sdp_frame[7] = {0x7E, 0x70, 0x00, 0x00, 0x14, 0x46, 0x7E};
 
@@ -121,11 +120,9 @@ MK_TEST(pbl_edl_versus_sierra)
     MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_PBL_EDL);
     MK_CHECK_EQ_INT(mk_dldetect_classify(hello, 48, 0x05C6, 0x9008, &r, &partial), MK_DONE);
     MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_PBL_EDL);
-    MK_CHECK_EQ_INT(mk_dldetect_classify(seed004_hello, 48, 0x05C6, 0x9008, &r, &partial),
-                    MK_DONE);
+    MK_CHECK_EQ_INT(mk_dldetect_classify(seed004_hello, 48, 0x05C6, 0x9008, &r, &partial), MK_DONE);
     MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_PBL_EDL);
-    MK_CHECK_EQ_INT(mk_dldetect_classify(seed004_hello, 48, 0x05C6, 0x900E, &r, &partial),
-                    MK_DONE);
+    MK_CHECK_EQ_INT(mk_dldetect_classify(seed004_hello, 48, 0x05C6, 0x900E, &r, &partial), MK_DONE);
     MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_RAMDUMP);
     /* a Sierra VID wins over mode 0 */
     MK_CHECK_EQ_INT(mk_dldetect_classify(hello, 48, 0x1199, 0x9090, &r, &partial), MK_DONE);
@@ -153,8 +150,8 @@ MK_TEST(pbl_edl_versus_sierra)
     MK_CHECK_EQ_INT(mk_dldetect_describe(&d, text, 40), MK_E_NOSPC);
 
     /* other Sahara packets: READ_DATA means it is fetching an image */
-    static const uint8_t rd[20] = {3, 0, 0, 0, 0x14, 0, 0, 0, 0x0d, 0, 0, 0, 0, 0, 0, 0,
-                                   0x34, 0, 0, 0};
+    static const uint8_t rd[20] = {3, 0, 0, 0, 0x14, 0, 0,    0, 0x0d, 0,
+                                   0, 0, 0, 0, 0,    0, 0x34, 0, 0,    0};
     MK_CHECK_EQ_INT(mk_dldetect_classify(rd, sizeof rd, 0, 0, &r, &partial), MK_DONE);
     MK_CHECK_EQ_INT(r.proto, MK_DL_PROTO_SAHARA);
     MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_PBL_EDL);
@@ -364,7 +361,8 @@ MK_TEST(forced_protocol_and_overflow)
     MK_CHECK_EQ_INT(mk_dldetect_feed(&d, (const uint8_t *)"0123456789abcdefXYZ", 19), MK_E_NOSPC);
     MK_CHECK_EQ_INT(mk_dldetect_poll(&d, 0, &st), MK_DL_FAIL);
     MK_CHECK_EQ_STR(mk_dl_proto_name(MK_DL_PROTO_SAHARA), "sahara");
-    MK_CHECK_EQ_STR(mk_dl_target_name(MK_DL_TARGET_PBL_EDL), "Qualcomm PBL emergency download (EDL)");
+    MK_CHECK_EQ_STR(mk_dl_target_name(MK_DL_TARGET_PBL_EDL),
+                    "Qualcomm PBL emergency download (EDL)");
 }
 
 MK_TEST_MAIN()

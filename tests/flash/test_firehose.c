@@ -16,23 +16,28 @@ MK_TEST(builders)
         .target_name = "8960",
     };
     MK_CHECK_EQ_INT(mk_firehose_build_configure(b, sizeof b, &c, &n), MK_OK);
-    MK_CHECK_EQ_STR(b, HEAD "<configure MemoryName=\"eMMC\" MaxPayloadSizeToTargetInBytes=\"1048576\" "
-                            "Verbose=\"0\" ZlpAwareHost=\"0\" SkipStorageInit=\"0\" "
-                            "TargetName=\"8960\"" TAIL);
+    MK_CHECK_EQ_STR(b,
+                    HEAD "<configure MemoryName=\"eMMC\" MaxPayloadSizeToTargetInBytes=\"1048576\" "
+                         "Verbose=\"0\" ZlpAwareHost=\"0\" SkipStorageInit=\"0\" "
+                         "TargetName=\"8960\"" TAIL);
     MK_CHECK_EQ_INT(n, strlen(b));
     /* exactly enough room needs the NUL too; one less is refused, never cut */
     MK_CHECK_EQ_INT(mk_firehose_build_configure(b, n + 1, &c, &n), MK_OK);
     MK_CHECK_EQ_INT(mk_firehose_build_configure(b, n, &c, &n), MK_E_NOSPC);
 
-    struct mk_firehose_configure q = {.memory_name = "ufs", .max_payload_to_target = 1048576,
-                                      .zlp_aware_host = true, .always_validate = true,
-                                      .skip_write = true, .max_digest_table_size = 8192,
+    struct mk_firehose_configure q = {.memory_name = "ufs",
+                                      .max_payload_to_target = 1048576,
+                                      .zlp_aware_host = true,
+                                      .always_validate = true,
+                                      .skip_write = true,
+                                      .max_digest_table_size = 8192,
                                       .pages_per_block = 64};
     MK_CHECK_EQ_INT(mk_firehose_build_configure(b, sizeof b, &q, &n), MK_OK);
-    MK_CHECK_EQ_STR(b, HEAD "<configure MemoryName=\"ufs\" MaxPayloadSizeToTargetInBytes=\"1048576\" "
-                            "Verbose=\"0\" ZlpAwareHost=\"1\" SkipStorageInit=\"0\" "
-                            "AlwaysValidate=\"1\" SkipWrite=\"1\" MaxDigestTableSizeInBytes=\"8192\" "
-                            "PAGES_PER_BLOCK=\"64\"" TAIL);
+    MK_CHECK_EQ_STR(b,
+                    HEAD "<configure MemoryName=\"ufs\" MaxPayloadSizeToTargetInBytes=\"1048576\" "
+                         "Verbose=\"0\" ZlpAwareHost=\"1\" SkipStorageInit=\"0\" "
+                         "AlwaysValidate=\"1\" SkipWrite=\"1\" MaxDigestTableSizeInBytes=\"8192\" "
+                         "PAGES_PER_BLOCK=\"64\"" TAIL);
 
     /* Sierra's whole-file program (libqmi, §2.6): 5000 bytes in 4096-byte sectors = 2 */
     MK_CHECK_EQ_INT(mk_firehose_build_program_cwe(b, sizeof b, 5000, 4096, 64, &n), MK_OK);
@@ -44,15 +49,19 @@ MK_TEST(builders)
     MK_CHECK(strstr(b, "PAGES_PER_BLOCK") == NULL);
     MK_CHECK_EQ_INT(mk_firehose_build_program_cwe(b, sizeof b, 1, 0, 0, &n), MK_E_INVAL);
 
-    struct mk_firehose_region r = {.sector_size = 512, .num_sectors = 34, .physical_partition = 1,
+    struct mk_firehose_region r = {.sector_size = 512,
+                                   .num_sectors = 34,
+                                   .physical_partition = 1,
                                    .start_sector = "NUM_DISK_SECTORS-33.",
-                                   .filename = "gpt_backup0.bin", .label = "B&<\"'>"};
+                                   .filename = "gpt_backup0.bin",
+                                   .label = "B&<\"'>"};
     MK_CHECK_EQ_INT(mk_firehose_build_program(b, sizeof b, &r, &n), MK_OK);
-    MK_CHECK_EQ_STR(b, HEAD "<program SECTOR_SIZE_IN_BYTES=\"512\" filename=\"gpt_backup0.bin\" "
-                            "label=\"B&amp;&lt;&quot;&apos;&gt;\" num_partition_sectors=\"34\" "
-                            "physical_partition_number=\"1\" start_sector=\"NUM_DISK_SECTORS-33.\"" TAIL);
-    struct mk_firehose_region e = {.sector_size = 4096, .num_sectors = 10, .pages_per_block = 64,
-                                   .last_sector = "9"};
+    MK_CHECK_EQ_STR(b, HEAD
+                    "<program SECTOR_SIZE_IN_BYTES=\"512\" filename=\"gpt_backup0.bin\" "
+                    "label=\"B&amp;&lt;&quot;&apos;&gt;\" num_partition_sectors=\"34\" "
+                    "physical_partition_number=\"1\" start_sector=\"NUM_DISK_SECTORS-33.\"" TAIL);
+    struct mk_firehose_region e = {
+        .sector_size = 4096, .num_sectors = 10, .pages_per_block = 64, .last_sector = "9"};
     MK_CHECK_EQ_INT(mk_firehose_build_erase(b, sizeof b, &e, &n), MK_OK);
     MK_CHECK_EQ_STR(b, HEAD "<erase PAGES_PER_BLOCK=\"64\" SECTOR_SIZE_IN_BYTES=\"4096\" "
                             "last_sector=\"9\" num_partition_sectors=\"10\" "
@@ -62,14 +71,18 @@ MK_TEST(builders)
     MK_CHECK_EQ_STR(b, HEAD "<read SECTOR_SIZE_IN_BYTES=\"512\" num_partition_sectors=\"1\" "
                             "physical_partition_number=\"0\" start_sector=\"1\"" TAIL);
 
-    struct mk_firehose_patch p = {.sector_size = 512, .byte_offset = "296", .filename = "DISK",
-                                  .physical_partition = 0, .size_in_bytes = 8,
+    struct mk_firehose_patch p = {.sector_size = 512,
+                                  .byte_offset = "296",
+                                  .filename = "DISK",
+                                  .physical_partition = 0,
+                                  .size_in_bytes = 8,
                                   .start_sector = "NUM_DISK_SECTORS-1.",
                                   .value = "NUM_DISK_SECTORS-34."};
     MK_CHECK_EQ_INT(mk_firehose_build_patch(b, sizeof b, &p, &n), MK_OK);
-    MK_CHECK_EQ_STR(b, HEAD "<patch SECTOR_SIZE_IN_BYTES=\"512\" byte_offset=\"296\" "
-                            "filename=\"DISK\" physical_partition_number=\"0\" size_in_bytes=\"8\" "
-                            "start_sector=\"NUM_DISK_SECTORS-1.\" value=\"NUM_DISK_SECTORS-34.\"" TAIL);
+    MK_CHECK_EQ_STR(b, HEAD
+                    "<patch SECTOR_SIZE_IN_BYTES=\"512\" byte_offset=\"296\" "
+                    "filename=\"DISK\" physical_partition_number=\"0\" size_in_bytes=\"8\" "
+                    "start_sector=\"NUM_DISK_SECTORS-1.\" value=\"NUM_DISK_SECTORS-34.\"" TAIL);
 
     MK_CHECK_EQ_INT(mk_firehose_build_power(b, sizeof b, "reset", 0, &n), MK_OK);
     MK_CHECK_EQ_STR(b, HEAD "<power DelayInSeconds=\"0\" value=\"reset\"" TAIL);
@@ -78,7 +91,8 @@ MK_TEST(builders)
     MK_CHECK_EQ_INT(mk_firehose_build_power(b, sizeof b, "reset", -1, &n), MK_OK);
     MK_CHECK_EQ_STR(b, HEAD "<power value=\"reset\"" TAIL);
 
-    MK_CHECK_EQ_INT(mk_firehose_build_getstorageinfo(b, sizeof b, MK_FIREHOSE_SIERRA, 0, &n), MK_OK);
+    MK_CHECK_EQ_INT(mk_firehose_build_getstorageinfo(b, sizeof b, MK_FIREHOSE_SIERRA, 0, &n),
+                    MK_OK);
     MK_CHECK_EQ_STR(b, HEAD "<getStorageInfo physical_partition_number=\"0\"" TAIL);
     MK_CHECK_EQ_INT(mk_firehose_build_getstorageinfo(b, sizeof b, MK_FIREHOSE_QCOM, 2, &n), MK_OK);
     MK_CHECK_EQ_STR(b, HEAD "<getstorageinfo physical_partition_number=\"2\"" TAIL);
@@ -112,9 +126,8 @@ static void feed_all(struct mk_firehose_rx *rx, const char *in, size_t len, size
                 switch (m.type) {
                 case MK_FIREHOSE_MSG_LOG:
                     s->logs++;
-                    MK_CHECK_EQ_INT(mk_firehose_attr_get(&m, "value", s->last_log,
-                                                         sizeof s->last_log),
-                                    MK_OK);
+                    MK_CHECK_EQ_INT(
+                        mk_firehose_attr_get(&m, "value", s->last_log, sizeof s->last_log), MK_OK);
                     break;
                 case MK_FIREHOSE_MSG_RESPONSE:
                     if (s->responses < 4) {
@@ -123,9 +136,15 @@ static void feed_all(struct mk_firehose_rx *rx, const char *in, size_t len, size
                     }
                     s->responses++;
                     break;
-                case MK_FIREHOSE_MSG_ELEMENT: s->elements++; break;
-                case MK_FIREHOSE_MSG_GARBAGE: s->garbage++; break;
-                case MK_FIREHOSE_MSG_ERROR: s->errors++; break;
+                case MK_FIREHOSE_MSG_ELEMENT:
+                    s->elements++;
+                    break;
+                case MK_FIREHOSE_MSG_GARBAGE:
+                    s->garbage++;
+                    break;
+                case MK_FIREHOSE_MSG_ERROR:
+                    s->errors++;
+                    break;
                 }
             }
         }
@@ -254,7 +273,8 @@ MK_TEST(nak_and_missing_ack_are_errors)
     MK_CHECK_EQ_INT(mk_firehose_txn_result(&t), MK_E_FIREHOSE_NAK);
     /* the ACK, and later messages do not change the outcome */
     mk_firehose_txn_init(&t);
-    txn_run(&t, HEAD "<response value=\"ACK\" />\n</data>" HEAD "<response value=\"NAK\" /></data>");
+    txn_run(&t,
+            HEAD "<response value=\"ACK\" />\n</data>" HEAD "<response value=\"NAK\" /></data>");
     MK_CHECK_EQ_INT(mk_firehose_txn_result(&t), MK_OK);
     /* a truncated document (no closing '>') never counts as the ACK */
     mk_firehose_txn_init(&t);
@@ -370,9 +390,9 @@ MK_TEST(attribute_scanner)
 
     char out[32];
     size_t olen;
-    MK_CHECK_EQ_INT(mk_firehose_unescape("&amp;amp; &bogus; &#0; &#x7f; & end", 35, out,
-                                         sizeof out, &olen),
-                    MK_OK);
+    MK_CHECK_EQ_INT(
+        mk_firehose_unescape("&amp;amp; &bogus; &#0; &#x7f; & end", 35, out, sizeof out, &olen),
+        MK_OK);
     MK_CHECK_EQ_STR(out, "&amp; &bogus; &#0; \x7f & end");
     MK_CHECK_EQ_INT(mk_firehose_unescape("abcdef", 6, out, 4, &olen), MK_E_NOSPC);
     MK_CHECK_EQ_STR(out, "abc");
