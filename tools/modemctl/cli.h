@@ -75,8 +75,8 @@ int mk_cli_exit_code(enum mk_err err);
 /* Prints the exit-code table (for --help and --man). man selects troff output. */
 void mk_cli_print_exit_codes(FILE *out, bool man);
 
-/* The command table (commands.c), terminated by an entry with name NULL. */
-extern const struct mk_cli_cmd mk_cli_commands[];
+/* The command table (commands.c), terminated by NULL. */
+extern const struct mk_cli_cmd *const mk_cli_commands[];
 
 /* Help output (help.c). */
 void mk_cli_usage(FILE *out);

@@ -49,8 +49,8 @@ void mk_cli_usage(FILE *out)
                  "Global options:\n");
     mk_cli_print_opts(out, mk_cli_global_opts);
     fprintf(out, "\nCommands:\n");
-    for (const struct mk_cli_cmd *c = mk_cli_commands; c->name; c++)
-        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+    for (const struct mk_cli_cmd *const *cp = mk_cli_commands; *cp; cp++)
+        fprintf(out, "  %-14s %s\n", (*cp)->name, (*cp)->summary);
     fprintf(out, "\nRun 'modemctl COMMAND --help' for a command's options and examples.\n"
                  "\nExit codes:\n");
     mk_cli_print_exit_codes(out, false);
@@ -116,7 +116,8 @@ void mk_cli_man(FILE *out)
     fputs(".SH GLOBAL OPTIONS\n", out);
     mk_man_opts(out, mk_cli_global_opts);
     fputs(".SH COMMANDS\n", out);
-    for (const struct mk_cli_cmd *c = mk_cli_commands; c->name; c++) {
+    for (const struct mk_cli_cmd *const *cp = mk_cli_commands; *cp; cp++) {
+        const struct mk_cli_cmd *c = *cp;
         fputs(".SS ", out);
         mk_man_text(out, c->name);
         fputs(".B modemctl\n", out);

@@ -73,7 +73,8 @@ void mk_cli_json_str(FILE *out, const char *s)
  */
 static const struct mk_cli_cmd *mk_cli_find(int argc, char **argv, int *used)
 {
-    for (const struct mk_cli_cmd *c = mk_cli_commands; c->name; c++) {
+    for (const struct mk_cli_cmd *const *cp = mk_cli_commands; *cp; cp++) {
+        const struct mk_cli_cmd *c = *cp;
         const char *sp = strchr(c->name, ' ');
         if (!sp) {
             if (strcmp(c->name, argv[0]) == 0) {
@@ -95,7 +96,8 @@ static bool mk_cli_list_group(FILE *out, const char *group)
 {
     size_t n = strlen(group);
     bool any = false;
-    for (const struct mk_cli_cmd *c = mk_cli_commands; c->name; c++) {
+    for (const struct mk_cli_cmd *const *cp = mk_cli_commands; *cp; cp++) {
+        const struct mk_cli_cmd *c = *cp;
         if (strncmp(c->name, group, n) == 0 && c->name[n] == ' ') {
             if (!any)
                 fprintf(out, "modemctl %s: sub-commands:\n", group);

@@ -1,0 +1,12 @@
+/* The command table: one line per command, in the order --help lists them. Each
+ * command's text and code live in its own cmd_*.c file. */
+#include "cli.h"
+
+extern const struct mk_cli_cmd mk_cmd_info;
+extern const struct mk_cli_cmd mk_cmd_at;
+
+const struct mk_cli_cmd *const mk_cli_commands[] = {
+    &mk_cmd_info,
+    &mk_cmd_at,
+    NULL,
+};
