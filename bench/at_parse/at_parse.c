@@ -57,11 +57,16 @@ static void on_other(void *user, const char *line, size_t len)
 }
 
 static const struct mk_at_urc URCS[] = {
-    {"+CMQTTRXSTART:", on_urc, NULL},   {"+CMQTTRXTOPIC:", on_len, NULL},
-    {"+CMQTTRXPAYLOAD:", on_len, NULL}, {"+CMQTTRXEND:", on_urc, NULL},
-    {"+CMQTTCONNLOST:", on_urc, NULL},  {"+CMQTTPING:", on_urc, NULL},
-    {"+CMQTTNONET", on_urc, NULL},      {"SMS DONE", on_urc, NULL},
-    {"PB DONE", on_urc, NULL},          {"RDY", on_urc, NULL},
+    {"+CMQTTRXSTART:", on_urc, NULL},
+    {"+CMQTTRXTOPIC:", on_len, NULL},
+    {"+CMQTTRXPAYLOAD:", on_len, NULL},
+    {"+CMQTTRXEND:", on_urc, NULL},
+    {"+CMQTTCONNLOST:", on_urc, NULL},
+    {"+CMQTTPING:", on_urc, NULL},
+    {"+CMQTTNONET", on_urc, NULL},
+    {"SMS DONE", on_urc, NULL},
+    {"PB DONE", on_urc, NULL},
+    {"RDY", on_urc, NULL},
     {"", on_other, NULL},
 };
 
@@ -202,8 +207,7 @@ int main(void)
         put(&only, sessions.p, sessions.len);
         copies++;
     }
-    printf("at_parse: %.1f MiB stream: the seed transcripts only\n",
-           (double)only.len / (1 << 20));
+    printf("at_parse: %.1f MiB stream: the seed transcripts only\n", (double)only.len / (1 << 20));
     run("lines", &only, copies * session_raw);
     free(only.p);
     free(stream.p);

@@ -21,14 +21,14 @@ enum {
     F_DOWNLOAD = 0x08,  /* the prompt is a DOWNLOAD line */
     F_CATCH_ALL = 0x10,
     F_SECRET = 0x20,
-    F_AGAIN = 0x40,     /* submit the next command as soon as one completes */
-    F_NO_INDEX = 0x80,  /* two-phase without a client index */
+    F_AGAIN = 0x40,    /* submit the next command as soon as one completes */
+    F_NO_INDEX = 0x80, /* two-phase without a client index */
 };
 
-#define CHECK(c)                                                                             \
-    do {                                                                                     \
-        if (!(c))                                                                            \
-            __builtin_trap();                                                                \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            __builtin_trap();                                                                      \
     } while (0)
 
 static struct mk_at AT;
@@ -76,8 +76,8 @@ static void on_len(void *user, const char *line, size_t len)
         return;
     memcpy(prefix, line, pl);
     prefix[pl] = '\0';
-    if (mk_at_split(line, len, prefix, a, 4) >= 2 && mk_at_arg_long(&a[1], &n) == MK_OK &&
-        n >= 0 && n <= 100000)
+    if (mk_at_split(line, len, prefix, a, 4) >= 2 && mk_at_arg_long(&a[1], &n) == MK_OK && n >= 0 &&
+        n <= 100000)
         mk_at_read_raw(&AT, (size_t)n, on_raw, NULL);
 }
 
@@ -96,8 +96,10 @@ static void on_line(void *user, const char *line, size_t len)
 }
 
 static const struct mk_at_urc URCS[] = {
-    {"+CMQTTRXPAYLOAD:", on_len, NULL}, {"+CMQTTRXTOPIC:", on_len, NULL},
-    {"RDY", on_urc, NULL},              {"+CMQTTCONNLOST:", on_urc, NULL},
+    {"+CMQTTRXPAYLOAD:", on_len, NULL},
+    {"+CMQTTRXTOPIC:", on_len, NULL},
+    {"RDY", on_urc, NULL},
+    {"+CMQTTCONNLOST:", on_urc, NULL},
     {"", on_urc, NULL},
 };
 

@@ -71,8 +71,7 @@ int main(int argc, char **argv)
     bad |= write_seed(argv[2], "hand-overflow", 0x11, 1, (const uint8_t *)lng, sizeof lng - 1);
     static const char echo[] = "AT+CMQTTTOPIC=0,27\r\r\n> aws/things/SOMETOPIC/\r\nOK\r\n"
                                "\r\nOK\r\n";
-    bad |= write_seed(argv[2], "hand-data-echo", 0x03, 2, (const uint8_t *)echo,
-                      sizeof echo - 1);
+    bad |= write_seed(argv[2], "hand-data-echo", 0x03, 2, (const uint8_t *)echo, sizeof echo - 1);
     static const char raw[] = "\r\n+CMQTTRXPAYLOAD: 0,6\r\n\r\nOK\r\n\r\n\0\0OK\r\n";
     bad |= write_seed(argv[2], "hand-raw", 0x01, 3, (const uint8_t *)raw, sizeof raw - 1);
     return bad;

@@ -38,8 +38,7 @@ static const char mk_at_probe[] = "AT\r";
 
 /* ---- trace ---- */
 
-static void mk_at_trace(struct mk_at *at, enum mk_at_trace_dir dir, const char *text,
-                        size_t len)
+static void mk_at_trace(struct mk_at *at, enum mk_at_trace_dir dir, const char *text, size_t len)
 {
     if (at->cfg.trace)
         at->cfg.trace(at->cfg.trace_user, dir, text, len);
@@ -56,8 +55,7 @@ static void mk_at_note(struct mk_at *at, const char *text)
  * taken from the start of the text, so echo pieces cut inside a quoted argument are
  * redacted too). The output is never longer than the input.
  */
-static void mk_at_trace_text(struct mk_at *at, enum mk_at_trace_dir dir, size_t start,
-                             size_t len)
+static void mk_at_trace_text(struct mk_at *at, enum mk_at_trace_dir dir, size_t start, size_t len)
 {
     const char *text = at->cmd->text;
     if (!at->cfg.trace)
@@ -137,8 +135,7 @@ static void mk_at_copy(char *dst, size_t cap, const char *s, size_t n)
 
 static bool mk_at_running(const struct mk_at *at)
 {
-    return at->phase == MK_AT_PH_RESYNC || at->phase == MK_AT_PH_SEND ||
-           at->phase == MK_AT_PH_WAIT;
+    return at->phase == MK_AT_PH_RESYNC || at->phase == MK_AT_PH_SEND || at->phase == MK_AT_PH_WAIT;
 }
 
 /* The command still takes echo, prompt, intermediate lines and its final result. */
@@ -258,8 +255,7 @@ static void mk_at_take_cme(struct mk_at *at, const char *l, size_t n)
     }
 }
 
-static void mk_at_on_final(struct mk_at *at, int idx, const char *l, size_t n,
-                           uint64_t now_ms)
+static void mk_at_on_final(struct mk_at *at, int idx, const char *l, size_t n, uint64_t now_ms)
 {
     const struct mk_at_cmd *c = at->cmd;
     at->res.final = mk_at_finals[idx].final;
@@ -374,8 +370,8 @@ static void mk_at_stale_final(struct mk_at *at, uint64_t now_ms)
     mk_at_note(at, "stale final result dropped");
 }
 
-static const struct mk_at_urc *mk_at_find_urc(const struct mk_at *at, const char *l,
-                                               size_t n, bool catch_all)
+static const struct mk_at_urc *mk_at_find_urc(const struct mk_at *at, const char *l, size_t n,
+                                              bool catch_all)
 {
     for (size_t i = 0; i < at->cfg.n_urcs; i++) {
         const struct mk_at_urc *u = &at->cfg.urcs[i];
@@ -415,8 +411,8 @@ static void mk_at_route(struct mk_at *at, const char *l, size_t n, uint64_t now_
         }
     }
     /* (1) the completion URC; a line with its prefix is never an intermediate line */
-    bool urc_like = at->phase == MK_AT_PH_WAIT && c->urc_prefix &&
-                    mk_starts_with(l, n, c->urc_prefix);
+    bool urc_like =
+        at->phase == MK_AT_PH_WAIT && c->urc_prefix && mk_starts_with(l, n, c->urc_prefix);
     if (urc_like && !at->res.urc_seen && mk_at_take_urc(at, l, n)) {
         if (at->have_final)
             mk_at_complete(at, MK_OK);
@@ -480,8 +476,7 @@ static bool mk_at_wants_gt(const struct mk_at *at)
 }
 
 /* Line mode. Returns the bytes consumed; stops early when the input mode changes. */
-static size_t mk_at_feed_lines(struct mk_at *at, const uint8_t *d, size_t len,
-                               uint64_t now_ms)
+static size_t mk_at_feed_lines(struct mk_at *at, const uint8_t *d, size_t len, uint64_t now_ms)
 {
     size_t i = 0, cap = at->cfg.line_cap - 1;
     while (i < len) {
@@ -548,8 +543,7 @@ static size_t mk_at_feed_raw(struct mk_at *at, const uint8_t *d, size_t len)
  * the bytes matched so far were not an echo after all: they are parsed as lines (from
  * cmd->data, which holds the same bytes) and line parsing goes on from that byte.
  */
-static size_t mk_at_feed_data_echo(struct mk_at *at, const uint8_t *d, size_t len,
-                                   uint64_t now_ms)
+static size_t mk_at_feed_data_echo(struct mk_at *at, const uint8_t *d, size_t len, uint64_t now_ms)
 {
     const struct mk_at_cmd *c = at->cmd;
     size_t left = c->data_len - at->data_echo_off;
@@ -776,8 +770,7 @@ bool mk_at_busy(const struct mk_at *at)
 }
 
 void mk_at_read_raw(struct mk_at *at, size_t n,
-                    void (*cb)(void *user, const uint8_t *data, size_t len, bool last),
-                    void *user)
+                    void (*cb)(void *user, const uint8_t *data, size_t len, bool last), void *user)
 {
     if (n == 0) {
         if (cb)

@@ -11,8 +11,8 @@
 /* Bytes read per pass before deadlines are looked at again (a flooding peer). */
 #define MK_AT_CHAN_RD_PASS (16u * MK_AT_CHAN_RD)
 
-void mk_at_chan_init(struct mk_at_chan *ch, const struct mk_at_config *cfg,
-                     const struct mk_io *io, const struct mk_clock *clock)
+void mk_at_chan_init(struct mk_at_chan *ch, const struct mk_at_config *cfg, const struct mk_io *io,
+                     const struct mk_clock *clock)
 {
     mk_at_init(&ch->at, cfg);
     ch->io = io;
@@ -81,8 +81,7 @@ static uint32_t mk_at_chan_ms(uint64_t from, uint64_t to)
     return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
-enum mk_err mk_at_exec(struct mk_at_chan *ch, const struct mk_at_cmd *cmd,
-                       struct mk_at_result *res)
+enum mk_err mk_at_exec(struct mk_at_chan *ch, const struct mk_at_cmd *cmd, struct mk_at_result *res)
 {
     struct mk_at_result tmp;
     if (!res)
@@ -118,8 +117,8 @@ enum mk_err mk_at_exec(struct mk_at_chan *ch, const struct mk_at_cmd *cmd,
     return res->err;
 }
 
-enum mk_err mk_at_simple(struct mk_at_chan *ch, const char *text, uint32_t timeout_ms,
-                         char *resp, size_t resp_cap, struct mk_at_result *res)
+enum mk_err mk_at_simple(struct mk_at_chan *ch, const char *text, uint32_t timeout_ms, char *resp,
+                         size_t resp_cap, struct mk_at_result *res)
 {
     struct mk_at_cmd cmd;
     memset(&cmd, 0, sizeof cmd);

@@ -14,7 +14,7 @@
 #include "modemkit/at.h"
 
 #define H_LINE_CAP 128
-#define H_LOG_CAP 16384
+#define H_LOG_CAP  16384
 
 struct h_eng {
     struct mk_at at;
@@ -34,8 +34,8 @@ struct h_eng {
     unsigned raw_done; /* raw reads finished (last == true) */
 };
 
-static inline void h_append(char *buf, size_t *len, size_t cap, const char *tag,
-                            const char *s, size_t n)
+static inline void h_append(char *buf, size_t *len, size_t cap, const char *tag, const char *s,
+                            size_t n)
 {
     size_t t = strlen(tag);
     if (*len + t + n + 2 > cap)

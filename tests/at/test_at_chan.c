@@ -84,8 +84,8 @@ MK_TEST(exec_prompt_and_data)
 MK_TEST(exec_two_phase_on_virtual_time)
 {
     setup(3, 16);
-    struct mk_fake_rule *rule = mk_fake_io_on(&F, MK_FAKE_PREFIX, "AT+CMQTTCONNECT=0,", 20,
-                                              "\r\nOK\r\n");
+    struct mk_fake_rule *rule =
+        mk_fake_io_on(&F, MK_FAKE_PREFIX, "AT+CMQTTCONNECT=0,", 20, "\r\nOK\r\n");
     mk_fake_io_then(rule, 1500, "\r\n+CMQTTCONNLOST: 1,1\r\n");
     mk_fake_io_then(rule, 2500, "\r\n+CMQTTCONNECT: 0,0\r\n");
     struct mk_at_cmd c = {0};

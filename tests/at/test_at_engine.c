@@ -95,7 +95,8 @@ MK_TEST(intermediate_lines_go_to_on_line_and_resp)
     MK_CHECK_EQ_STR(resp, "+CCERTLIST: \"cacert.pem\"\n+CCERTLIST: \"clientcert.pem\"");
     MK_CHECK_EQ_INT(r.resp_len, strlen(resp));
     MK_CHECK(!r.resp_truncated);
-    MK_CHECK_EQ_STR(E.log, "line:+CCERTLIST: \"cacert.pem\"\nline:+CCERTLIST: \"clientcert.pem\"\n");
+    MK_CHECK_EQ_STR(E.log,
+                    "line:+CCERTLIST: \"cacert.pem\"\nline:+CCERTLIST: \"clientcert.pem\"\n");
 }
 
 MK_TEST(resp_truncation_keeps_whole_lines_and_still_calls_on_line)
@@ -175,11 +176,16 @@ MK_TEST(derived_response_prefixes)
     static const struct {
         const char *text, *prefix;
     } cases[] = {
-        {"AT+CSQ", "+CSQ:"},        {"AT+CSQ?", "+CSQ:"},   {"AT+CSQ=?", "+CSQ:"},
-        {"at+cgmr", "+CGMR:"},      {"AT!IMPREF?", "!IMPREF:"},
+        {"AT+CSQ", "+CSQ:"},
+        {"AT+CSQ?", "+CSQ:"},
+        {"AT+CSQ=?", "+CSQ:"},
+        {"at+cgmr", "+CGMR:"},
+        {"AT!IMPREF?", "!IMPREF:"},
         {"AT+CREG?;+CGREG?", "+CREG:"},
         {"AT+CMQTTCONNECT=0,\"tcp://h:1883\",60,1", "+CMQTTCONNECT:"},
-        {"ATI", ""},                {"ATE0", ""},           {"AT", ""},
+        {"ATI", ""},
+        {"ATE0", ""},
+        {"AT", ""},
         {"AT+", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -463,14 +469,15 @@ MK_TEST(echo_off_data_is_never_matched)
 /* ---- raw reads ---- */
 
 /* A payload with CR, LF, NUL and a complete "\r\nOK\r\n" in it. */
-static const uint8_t payload[] = {'{', '\r', '\n', 0, 'x', '\r', '\n', 'O', 'K', '\r',
-                                  '\n', 0xFF, '>', ' ', '}'};
+static const uint8_t payload[] = {'{', '\r', '\n', 0,    'x', '\r', '\n', 'O',
+                                  'K', '\r', '\n', 0xFF, '>', ' ',  '}'};
 
 static size_t build_rx(char *out, const char *before, const char *after)
 {
     size_t n = 0;
-    n += (size_t)sprintf(out + n, "%s\r\n+CMQTTRXSTART: 0,5,%zu\r\n+CMQTTRXTOPIC: 0,5\r\n"
-                                   "a/b/c\r\n+CMQTTRXPAYLOAD: 0,%zu\r\n",
+    n += (size_t)sprintf(out + n,
+                         "%s\r\n+CMQTTRXSTART: 0,5,%zu\r\n+CMQTTRXTOPIC: 0,5\r\n"
+                         "a/b/c\r\n+CMQTTRXPAYLOAD: 0,%zu\r\n",
                          before, sizeof payload, sizeof payload);
     memcpy(out + n, payload, sizeof payload);
     n += sizeof payload;

@@ -16,9 +16,9 @@
 #include "support/fake_io.h"
 #include "support/transcript.h"
 
-#define N_SEEDS 10
+#define N_SEEDS    10
 #define MAX_EVENTS 512
-#define MAX_URCS 32
+#define MAX_URCS   32
 
 struct buf {
     uint8_t *p;
@@ -259,8 +259,8 @@ static void run(struct replay *r, const struct mk_transcript *t, unsigned seed)
             c->flags = s->cmd.flags;
             enum mk_err e = mk_at_submit(&r->at, c, r->now);
             if (e != MK_OK) {
-                fail(r, s->line, e == MK_E_BUSY ? "the previous command is still running"
-                                                : "submit failed");
+                fail(r, s->line,
+                     e == MK_E_BUSY ? "the previous command is still running" : "submit failed");
                 break;
             }
             buf_put(&r->want_tx, s->cmd.text, strlen(s->cmd.text));
@@ -309,8 +309,8 @@ static void compare(struct replay *r)
             snprintf(why, sizeof why, "expected \"%s\", no more events", (char *)s->bytes);
             fail(r, s->line, why);
         } else if (strcmp(r->events[k], (char *)s->bytes) != 0) {
-            snprintf(why, sizeof why, "expected \"%s\",\n#     got      \"%s\"",
-                     (char *)s->bytes, r->events[k]);
+            snprintf(why, sizeof why, "expected \"%s\",\n#     got      \"%s\"", (char *)s->bytes,
+                     r->events[k]);
             fail(r, s->line, why);
         }
         k++;
@@ -377,15 +377,9 @@ MK_TEST(replay_every_transcript_with_random_chunking)
 MK_TEST(parser_rejects_bad_transcripts)
 {
     static const char *const bad[] = {
-        ".prompt sideways\n",
-        ">>\n",
-        "<echo-data\n",
-        ".data \\q\n> AT\n",
-        "~ soon\n",
-        "hello\n",
-        ".data x\n",
-        "<x 0g\n",
-        ".data-pem CERTIFICATE 3\n> AT\n",
+        ".prompt sideways\n", ">>\n",     "<echo-data\n",
+        ".data \\q\n> AT\n",  "~ soon\n", "hello\n",
+        ".data x\n",          "<x 0g\n",  ".data-pem CERTIFICATE 3\n> AT\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct mk_transcript t;

@@ -268,15 +268,14 @@ struct mk_fake_rule *mk_fake_io_on_n(struct mk_fake_io *f, enum mk_fake_match ki
     return r;
 }
 
-struct mk_fake_rule *mk_fake_io_on(struct mk_fake_io *f, enum mk_fake_match kind,
-                                   const char *match, uint32_t delay_ms, const char *reply)
+struct mk_fake_rule *mk_fake_io_on(struct mk_fake_io *f, enum mk_fake_match kind, const char *match,
+                                   uint32_t delay_ms, const char *reply)
 {
     return mk_fake_io_on_n(f, kind, match, strlen(match), delay_ms, reply,
                            reply ? strlen(reply) : 0);
 }
 
-void mk_fake_io_then_n(struct mk_fake_rule *r, uint32_t delay_ms, const void *reply,
-                       size_t len)
+void mk_fake_io_then_n(struct mk_fake_rule *r, uint32_t delay_ms, const void *reply, size_t len)
 {
     r->parts = mk_fake_alloc(r->parts, (r->n_parts + 1) * sizeof *r->parts);
     r->parts[r->n_parts++] = (struct mk_fake_part){delay_ms, mk_fake_dup(reply, len), len};

@@ -105,15 +105,14 @@ void mk_fake_io_sends(struct mk_fake_io *f, uint32_t delay_ms, const char *s);
  * Add a rule; reply (may be NULL: no reply, the rule only consumes the host's line) is
  * due delay_ms after the matching write. Returns the rule for mk_fake_io_then/_times.
  */
-struct mk_fake_rule *mk_fake_io_on(struct mk_fake_io *f, enum mk_fake_match kind,
-                                   const char *match, uint32_t delay_ms, const char *reply);
+struct mk_fake_rule *mk_fake_io_on(struct mk_fake_io *f, enum mk_fake_match kind, const char *match,
+                                   uint32_t delay_ms, const char *reply);
 struct mk_fake_rule *mk_fake_io_on_n(struct mk_fake_io *f, enum mk_fake_match kind,
                                      const void *match, size_t match_len, uint32_t delay_ms,
                                      const void *reply, size_t reply_len);
 /* Another reply part of the same rule, due delay_ms after the matching write. */
 void mk_fake_io_then(struct mk_fake_rule *r, uint32_t delay_ms, const char *reply);
-void mk_fake_io_then_n(struct mk_fake_rule *r, uint32_t delay_ms, const void *reply,
-                       size_t len);
+void mk_fake_io_then_n(struct mk_fake_rule *r, uint32_t delay_ms, const void *reply, size_t len);
 void mk_fake_io_times(struct mk_fake_rule *r, unsigned times);
 
 void mk_fake_io_set_echo(struct mk_fake_io *f, bool on);

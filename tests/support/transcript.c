@@ -64,10 +64,18 @@ static int mk_tr_unescape(const char *s, size_t n, struct mk_tr_buf *out)
         if (++i >= n)
             return -1;
         switch (s[i]) {
-        case 'r': c = '\r'; break;
-        case 'n': c = '\n'; break;
-        case 't': c = '\t'; break;
-        case '\\': c = '\\'; break;
+        case 'r':
+            c = '\r';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 't':
+            c = '\t';
+            break;
+        case '\\':
+            c = '\\';
+            break;
         case 'x': {
             int hi = i + 1 < n ? mk_tr_hexval(s[i + 1]) : -1;
             int lo = i + 2 < n ? mk_tr_hexval(s[i + 2]) : -1;
@@ -120,8 +128,7 @@ size_t mk_tr_escape(const uint8_t *p, size_t n, char *out, size_t cap)
  */
 static int mk_tr_pem(const char *label, size_t n, struct mk_tr_buf *out)
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char head[96], foot[96];
     int hl = snprintf(head, sizeof head, "-----BEGIN %s-----\n", label);
     int fl = snprintf(foot, sizeof foot, "-----END %s-----\n", label);
@@ -173,8 +180,7 @@ static void mk_tr_add_urc(struct mk_transcript *t, const char *prefix, size_t n,
     t->n_urcs++;
 }
 
-static bool mk_tr_is(const char *l, size_t n, const char *word, const char **rest,
-                     size_t *rest_len)
+static bool mk_tr_is(const char *l, size_t n, const char *word, const char **rest, size_t *rest_len)
 {
     size_t k = strlen(word);
     if (n < k || memcmp(l, word, k) != 0 || (n > k && l[k] != ' '))
@@ -221,7 +227,7 @@ int mk_tr_parse(struct mk_transcript *t, const char *name, const char *text, siz
 {
     memset(t, 0, sizeof *t);
     t->name = mk_tr_strndup(name, strlen(name));
-    struct mk_tr_cmd next;   /* options collected for the next "> " command */
+    struct mk_tr_cmd next; /* options collected for the next "> " command */
     struct mk_tr_buf data = {0};
     struct mk_tr_cmd *last = NULL; /* the last command, for <echo-data and >> */
     size_t last_idx = 0;
