@@ -20,9 +20,12 @@
  *        relative to the final result, each phase with its own deadline;
  *      - per-command deadlines; after a timeout the channel resynchronises ("AT" until
  *        "OK" and a quiet gap) before the next command is sent;
- *      - lines longer than the line buffer are reported (MK_E_OVERFLOW to the trace
- *        hook and the running command) and skipped up to the next CR/LF; NUL bytes and
- *        binary garbage never crash or wedge it.
+ *      - lines longer than the line buffer are reported (an "overflow" trace note and
+ *        result.overflow of the running command) and skipped up to the next CR/LF; NUL
+ *        bytes are dropped outside raw reads; binary garbage never crashes or wedges it;
+ *      - with echo on (ATE1) SIMCom modules also echo the data sent after a prompt
+ *        (seed 001, SIM7600M21-A_V1.1, AT+CCERTDOWN): that echo is matched byte for byte
+ *        against the data, so data that contains "OK" can never end the command early.
  *
  * 2. struct mk_at_chan, a blocking convenience over the engine: it owns an io and a
  *    clock and runs one command to completion with mk_at_exec(), sleeping through the
@@ -82,8 +85,8 @@ enum mk_at_prompt {
  * until the command completes (mk_at_poll() returned MK_DONE or mk_at_exec() returned).
  */
 struct mk_at_cmd {
-    const char *text;      /* e.g. "AT+CSQ", without CR; the engine appends "\r" */
-    uint32_t timeout_ms;   /* deadline for the final result, from submission */
+    const char *text;      /* e.g. "AT+CSQ", without CR or LF; the engine appends "\r" */
+    uint32_t timeout_ms;   /* deadline for the final result, from submission; must be > 0 */
 
     /* Data sent after the prompt (MK_AT_PROMPT_GT or _DOWNLOAD): exactly data_len bytes. */
     enum mk_at_prompt prompt;
@@ -103,7 +106,9 @@ struct mk_at_cmd {
 
     /*
      * Lines starting with resp_prefix are always this command's (never URCs). When NULL
-     * it is derived from text: "AT+CSQ" and "AT+CSQ?" and "AT+CSQ=..." give "+CSQ:".
+     * it is derived from text: "AT+CSQ" and "AT+CSQ?" and "AT+CSQ=..." give "+CSQ:"
+     * (also for $ ! ^ % # extended commands; basic commands such as "ATI" get none).
+     * "" means no prefix rule.
      */
     const char *resp_prefix;
 
@@ -114,7 +119,9 @@ struct mk_at_cmd {
      * numeric field must equal it (the CMQTT client index); its next field is the
      * result code. When urc_index < 0, the URC's first field is the result code.
      * A final result other than OK completes the command at once (the URC, if it came
-     * first, is still reported). urc_timeout_ms counts from the final OK.
+     * first, is still reported). urc_timeout_ms counts from the final OK (0: timeout_ms).
+     * A line that starts with urc_prefix but carries another index (client 1's URC
+     * while client 0's command runs) is never this command's: it goes to the router.
      */
     const char *urc_prefix;
     int urc_index;
@@ -125,7 +132,12 @@ struct mk_at_cmd {
 
 /* The outcome of one command. */
 struct mk_at_result {
-    enum mk_err err;          /* MK_OK, MK_E_AT_*, MK_E_TIMEOUT, MK_E_HANGUP, ... */
+    /*
+     * MK_OK, MK_E_AT_*, MK_E_TIMEOUT, MK_E_CANCELLED, MK_E_HANGUP (mk_at_exec), ...
+     * It reflects the final result only: a two-phase URC's code is left in urc_code
+     * for the driver to map (OK + "+CMQTTCONNECT: 0,32" is err MK_OK, urc_code 32).
+     */
+    enum mk_err err;
     enum mk_at_final final;
     int cme;                  /* +CME/+CMS number, or -1 when absent or textual */
     char cme_text[MK_AT_CME_TEXT_CAP]; /* textual +CME ERROR ("SIM busy"), else "" */
@@ -136,7 +148,7 @@ struct mk_at_result {
     /* Two-phase. urc_code is the result code field (see urc_index), -1 if none/not seen. */
     bool urc_seen;
     int urc_code;
-    long urc_args[MK_AT_MAX_URC_ARGS]; /* numeric fields of the URC, in order */
+    long urc_args[MK_AT_MAX_URC_ARGS]; /* the URC's leading numeric fields, in order */
     size_t urc_nargs;
     char urc_line[MK_AT_URC_LINE_CAP];
     bool timeout_in_urc;      /* MK_E_TIMEOUT while waiting for the URC (OK had come) */
@@ -146,7 +158,15 @@ struct mk_at_result {
  * URC router entry: a line starting with prefix (e.g. "+CMQTTRXSTART:" or "RDY") is
  * passed to cb, unless it belongs to the running command (resp_prefix or urc_prefix
  * match). line is NUL-terminated, valid during the call only. An entry with an empty
- * prefix "" matches every line that no other rule claimed (catch-all).
+ * prefix "" matches every line that no other rule claimed (catch-all). The first
+ * matching entry wins.
+ *
+ * Routing of a received line while a command runs (between sending it and its final
+ * result): its echo is consumed; a final result ends it; (1) urc_prefix (+ index) is
+ * the completion URC; (2) resp_prefix is an intermediate line; (3) a table entry gets
+ * it; (4) anything else is an intermediate line. With no command running (or after the
+ * final OK of a two-phase command): a table entry, else a stale final result is dropped
+ * (traced), else the catch-all, else it is dropped (traced).
  */
 struct mk_at_urc {
     const char *prefix;
@@ -156,10 +176,16 @@ struct mk_at_urc {
 
 enum mk_at_trace_dir {
     MK_AT_TRACE_TX,    /* command text or data sent */
-    MK_AT_TRACE_RX,    /* a line received */
+    MK_AT_TRACE_RX,    /* a line received (or the echo of the data) */
     MK_AT_TRACE_RAW,   /* raw bytes received (length-counted read) */
     MK_AT_TRACE_NOTE,  /* engine note: "echo", "prompt", "overflow", "resync", ... */
 };
+
+/*
+ * Notes are short fixed strings. "done" is emitted at the moment a command completes
+ * (inside mk_at_feed() or mk_at_poll()), before any later line is routed, so a trace
+ * gives the exact order of completions and URCs even when both arrive in one read.
+ */
 
 /*
  * Trace hook, for -v output. The engine redacts secret arguments and data itself
@@ -181,13 +207,18 @@ struct mk_at_config {
 
 #define MK_AT_TX_CAP 600 /* longest command line (text + CR) the engine accepts */
 
-/* The engine. Treat all fields as private; the size is fixed so callers can own it. */
+/*
+ * The engine. Treat all fields as private; the size is fixed so callers can own it.
+ * Output is zero-copy: the command text and data are sent from the caller's memory.
+ */
 struct mk_at {
     struct mk_at_config cfg;
     /* tokenizer */
     size_t line_len;
     bool line_overflow;
-    bool last_cr;
+    bool last_cr;       /* the previous byte was CR: a LF right after it ends nothing */
+    bool skip_space;    /* a '>' prompt was just seen: one space after it belongs to it */
+    bool redact_rx;     /* re-parsing secret data that was not echoed verbatim */
     size_t raw_left;
     void (*raw_cb)(void *user, const uint8_t *data, size_t len, bool last);
     void *raw_user;
@@ -195,30 +226,36 @@ struct mk_at {
     const struct mk_at_cmd *cmd;
     struct mk_at_result res;
     int phase;
-    bool have_final;
+    bool have_final;    /* two-phase: the final OK came, the URC has not */
+    bool prompted;      /* the prompt came: the data is due */
+    bool echo_seen;     /* (part of) the command's echo came back: echo is on */
+    bool data_echo;     /* matching the module's echo of the data byte by byte */
+    size_t text_len;
+    size_t echo_off;    /* bytes of the command echo matched so far */
+    size_t data_echo_off;
+    size_t out_off;     /* bytes of the current output (probe, text+CR, data) sent */
+    uint64_t submit_ms;
     uint64_t deadline_ms;
-    size_t echo_off;
     char resp_prefix[32];
-    /* output */
-    char tx[MK_AT_TX_CAP];
-    size_t tx_len, tx_off;
-    size_t data_off;
     /* resync after timeout */
     bool need_resync;
     int resync_state;
     uint64_t resync_deadline_ms;
     unsigned resync_tries;
-    bool done;
 };
 
 /* Initialise. cfg is copied; its buffers and table must outlive the engine. */
 void mk_at_init(struct mk_at *at, const struct mk_at_config *cfg);
 
 /*
- * Start a command. MK_E_BUSY if one is running, MK_E_NOSPC if the text is longer than
- * MK_AT_TX_CAP-1, MK_E_INVAL for a NULL text or data without a prompt type. When a
- * resync is due, it runs first (its bytes come out of mk_at_tx_peek() before the
- * command's) and the command's deadline counts from when it is actually sent.
+ * Start a command. MK_E_BUSY if one is running (or its result was not polled yet),
+ * MK_E_NOSPC if the text is longer than MK_AT_TX_CAP-1, MK_E_INVAL for a NULL or empty
+ * text, a text containing CR or LF, timeout_ms 0, or data without a prompt type. When
+ * a resync is due, it runs first (its bytes come out of mk_at_tx_peek() before the
+ * command's) and the command's deadline counts from when it is actually sent; the
+ * resync itself gives up after timeout_ms (result MK_E_TIMEOUT, command not sent).
+ * The command counts as sent once all of its text and CR went through
+ * mk_at_tx_consume(): a final result that arrives before that is a stale one.
  */
 enum mk_err mk_at_submit(struct mk_at *at, const struct mk_at_cmd *cmd, uint64_t now_ms);
 
@@ -248,16 +285,24 @@ bool mk_at_busy(const struct mk_at *at);
 /*
  * From a URC callback: deliver the next n received bytes raw to cb (in one or more
  * pieces; last is true on the final piece), bypassing line parsing, then resume
- * parsing lines. A CR/LF directly after the raw bytes is treated as an empty line.
+ * parsing lines. The raw bytes start after the URC line's CR LF (a LF right after the
+ * line's CR is not payload). A CR/LF directly after the raw bytes is treated as an
+ * empty line. n == 0 calls cb(user, NULL, 0, true) at once.
  */
 void mk_at_read_raw(struct mk_at *at, size_t n,
                     void (*cb)(void *user, const uint8_t *data, size_t len, bool last),
                     void *user);
 
-/* Abort the running command (its result is MK_E_CANCELLED) and schedule a resync. */
+/*
+ * Abort the running command: mk_at_poll() then reports it with MK_E_CANCELLED. A resync
+ * is scheduled if the module may still answer it (text sent, final result not seen).
+ */
 void mk_at_cancel(struct mk_at *at, uint64_t now_ms);
 
-/* After the port was reopened (module rebooted): drop partial input and any resync. */
+/*
+ * After the port was reopened (module rebooted): drop partial input, a raw read in
+ * progress (its callback is not called again) and any resync. A running command stays.
+ */
 void mk_at_reset_input(struct mk_at *at);
 
 /* ---- argument parsing helpers ---- */
@@ -271,13 +316,17 @@ struct mk_at_arg {
 
 /*
  * Split the fields after prefix (e.g. "+CMQTTRXSTART:") on commas, honouring double
- * quotes, skipping one optional space after the prefix. Returns the number of fields
- * (up to max stored), or -1 when line does not start with prefix.
+ * quotes, skipping spaces around fields. Returns the number of fields stored in args
+ * (at most max; fields after the max-th are ignored), 0 when nothing follows the
+ * prefix, or -1 when line does not start with prefix.
  */
 int mk_at_split(const char *line, size_t len, const char *prefix, struct mk_at_arg *args,
                 size_t max);
 
-/* Parse a decimal (optionally negative) field. MK_E_FORMAT if it is not one. */
+/*
+ * Parse a decimal (optionally negative) field, quoted or not. MK_E_FORMAT if it is not
+ * one or does not fit in a long.
+ */
 enum mk_err mk_at_arg_long(const struct mk_at_arg *a, long *out);
 
 /* ---- blocking channel ---- */
@@ -296,7 +345,9 @@ void mk_at_chan_init(struct mk_at_chan *ch, const struct mk_at_config *cfg,
 /*
  * Run one command to completion: submit, write, read and feed (URCs are dispatched on
  * the way), until done or a deadline. Returns res->err (MK_OK on success). res may be
- * NULL when only the error matters.
+ * NULL when only the error matters. An io error (MK_E_HANGUP after a reboot) ends the
+ * command with that error and sticks: later calls return it at once until
+ * mk_at_chan_set_io().
  */
 enum mk_err mk_at_exec(struct mk_at_chan *ch, const struct mk_at_cmd *cmd,
                        struct mk_at_result *res);
@@ -308,7 +359,8 @@ enum mk_err mk_at_simple(struct mk_at_chan *ch, const char *text, uint32_t timeo
 /*
  * With no command running: read and feed whatever arrives for up to wait_ms (URCs are
  * dispatched), returning early as soon as at least one byte was processed and no more
- * is immediately available. MK_OK, or the io's error (MK_E_HANGUP).
+ * is immediately available. MK_OK, MK_E_BUSY if a command is running, or the io's
+ * (sticky) error (MK_E_HANGUP).
  */
 enum mk_err mk_at_pump(struct mk_at_chan *ch, uint32_t wait_ms);
 
