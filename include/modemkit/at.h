@@ -242,10 +242,28 @@ struct mk_at {
     int resync_state;
     uint64_t resync_deadline_ms;
     unsigned resync_tries;
+    /* URC tables added after init (drivers), searched after cfg.urcs */
+    struct {
+        const struct mk_at_urc *urcs;
+        size_t n;
+    } extra_urcs[4];
 };
 
 /* Initialise. cfg is copied; its buffers and table must outlive the engine. */
 void mk_at_init(struct mk_at *at, const struct mk_at_config *cfg);
+
+/*
+ * Adds a URC table on top of the configured one, so that each layer (the MQTT driver,
+ * the FOTA driver, a tool's generic handler) registers its own prefixes without owning
+ * the channel's configuration. Tables are searched in the order added, after
+ * cfg.urcs; catch-all ("") entries only match when no prefix entry of any table did.
+ * The table must stay valid until removed. MK_E_NOSPC when 4 tables are already added,
+ * MK_E_EXISTS if this table is already there.
+ */
+enum mk_err mk_at_add_urcs(struct mk_at *at, const struct mk_at_urc *urcs, size_t n);
+
+/* Removes a table added with mk_at_add_urcs(); no effect if it is not there. */
+void mk_at_remove_urcs(struct mk_at *at, const struct mk_at_urc *urcs);
 
 /*
  * Start a command. MK_E_BUSY if one is running (or its result was not polled yet),

@@ -122,6 +122,14 @@ const char *mk_modem_vendor_name(enum mk_vendor v);
 /* Short name of a single MK_CAP_* bit, e.g. "mqtt-credentials". */
 const char *mk_modem_cap_name(uint32_t bit);
 
+/*
+ * Prefixes of result codes that modules send on their own (boot, SIM, network, SMS,
+ * MQTT, FOTA), NULL-terminated. A tool that prints command answers registers them as
+ * URCs so they are never mistaken for part of an answer (a URC wins only when it does
+ * not start with the running command's own response prefix).
+ */
+extern const char *const mk_modem_spontaneous[];
+
 /* ---- over an AT channel ---- */
 
 /*

@@ -370,16 +370,52 @@ static void mk_at_stale_final(struct mk_at *at, uint64_t now_ms)
     mk_at_note(at, "stale final result dropped");
 }
 
-static const struct mk_at_urc *mk_at_find_urc(const struct mk_at *at, const char *l, size_t n,
-                                              bool catch_all)
+static const struct mk_at_urc *mk_at_find_in(const struct mk_at_urc *urcs, size_t count,
+                                             const char *l, size_t n, bool catch_all)
 {
-    for (size_t i = 0; i < at->cfg.n_urcs; i++) {
-        const struct mk_at_urc *u = &at->cfg.urcs[i];
+    for (size_t i = 0; i < count; i++) {
+        const struct mk_at_urc *u = &urcs[i];
         if (catch_all ? u->prefix[0] == '\0'
                       : (u->prefix[0] != '\0' && mk_starts_with(l, n, u->prefix)))
             return u;
     }
     return NULL;
+}
+
+static const struct mk_at_urc *mk_at_find_urc(const struct mk_at *at, const char *l, size_t n,
+                                              bool catch_all)
+{
+    const struct mk_at_urc *u = mk_at_find_in(at->cfg.urcs, at->cfg.n_urcs, l, n, catch_all);
+    for (size_t t = 0; !u && t < sizeof at->extra_urcs / sizeof at->extra_urcs[0]; t++)
+        if (at->extra_urcs[t].urcs)
+            u = mk_at_find_in(at->extra_urcs[t].urcs, at->extra_urcs[t].n, l, n, catch_all);
+    return u;
+}
+
+enum mk_err mk_at_add_urcs(struct mk_at *at, const struct mk_at_urc *urcs, size_t n)
+{
+    size_t slots = sizeof at->extra_urcs / sizeof at->extra_urcs[0];
+    for (size_t t = 0; t < slots; t++)
+        if (at->extra_urcs[t].urcs == urcs)
+            return MK_E_EXISTS;
+    for (size_t t = 0; t < slots; t++) {
+        if (!at->extra_urcs[t].urcs) {
+            at->extra_urcs[t].urcs = urcs;
+            at->extra_urcs[t].n = n;
+            return MK_OK;
+        }
+    }
+    return MK_E_NOSPC;
+}
+
+void mk_at_remove_urcs(struct mk_at *at, const struct mk_at_urc *urcs)
+{
+    for (size_t t = 0; t < sizeof at->extra_urcs / sizeof at->extra_urcs[0]; t++) {
+        if (at->extra_urcs[t].urcs == urcs) {
+            at->extra_urcs[t].urcs = NULL;
+            at->extra_urcs[t].n = 0;
+        }
+    }
 }
 
 static void mk_at_trace_rx(struct mk_at *at, const char *l, size_t n)

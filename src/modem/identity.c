@@ -229,3 +229,20 @@ const char *mk_modem_cap_name(uint32_t bit)
     default: return "?";
     }
 }
+
+const char *const mk_modem_spontaneous[] = {
+    /* boot and SIM: S1 §1, seed 001 ("SMS DONE", "PB DONE" before the first OK) */
+    "RDY", "SMS DONE", "PB DONE", "+CPIN:", "+CFUN:",
+    /* network registration and packet domain events (3GPP TS 27.007) */
+    "+CREG:", "+CGREG:", "+CEREG:", "+CGEV:", "+APP PDP:", "*PSUTTZ:", "+CTZV:", "DST:",
+    /* SMS and calls */
+    "+CMTI:", "+CMT:", "+CDS:", "RING", "+CLIP:",
+    /* SIMCom CMQTT completions and events (S1 §16.3) */
+    "+CMQTTSTART:", "+CMQTTSTOP:", "+CMQTTCONNECT:", "+CMQTTDISC:", "+CMQTTPUB:",
+    "+CMQTTSUB:", "+CMQTTUNSUB:", "+CMQTTCONNLOST:", "+CMQTTPING:", "+CMQTTNONET",
+    "+CMQTTRX",
+    /* SIMCom SM* (S6), sockets (S1 §11), FOTA (S7) */
+    "+SMSUB:", "+SMSTATE:", "+NETOPEN:", "+NETCLOSE:", "+IPCLOSE:", "+CIPEVENT:",
+    "+CFOTA:", "+HTTPTOFS:",
+    NULL,
+};

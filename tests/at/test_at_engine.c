@@ -171,6 +171,43 @@ MK_TEST(routing_with_no_command)
     MK_CHECK_EQ_STR(E.log, "urc:RDY\nurc:+CPIN: READY\n");
 }
 
+MK_TEST(added_urc_tables_layer_on_the_configured_one)
+{
+    h_init_tab(&E, &T, true);
+    struct mk_at_urc drv[] = {{"+CFOTA:", h_on_urc, &E}, {"", h_on_urc, &E}};
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, drv, 2), MK_OK);
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, drv, 2), MK_E_EXISTS);
+    /* The driver's prefix wins over any catch-all; the configured table is searched first. */
+    h_feed(&E, "\r\n+CFOTA: 6\r\n\r\nRDY\r\n\r\nstray\r\n");
+    MK_CHECK_EQ_STR(E.log, "urc:+CFOTA: 6\nurc:RDY\nurc:stray\n");
+    /* While a command runs, a driver URC is still a URC, not an answer line. */
+    E.log[0] = '\0';
+    E.log_len = 0;
+    char resp[64];
+    struct mk_at_cmd c = h_cmd("AT+CSQ");
+    c.resp = resp;
+    c.resp_cap = sizeof resp;
+    MK_CHECK_EQ_INT(h_start(&E, &c), MK_OK);
+    h_feed(&E, "\r\n+CFOTA: \"Updating\",10\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    struct mk_at_result r;
+    MK_CHECK(h_poll(&E, &r));
+    MK_CHECK_EQ_STR(E.log, "urc:+CFOTA: \"Updating\",10\n");
+    MK_CHECK_EQ_STR(resp, "+CSQ: 20,99");
+    mk_at_remove_urcs(&E.at, drv);
+    E.log[0] = '\0';
+    E.log_len = 0;
+    h_feed(&E, "\r\n+CFOTA: 7\r\n");
+    MK_CHECK_EQ_STR(E.log, "urc:+CFOTA: 7\n"); /* now only the configured catch-all */
+    struct mk_at_urc t2[1] = {{"X", h_on_urc, &E}};
+    struct mk_at_urc t3[1], t4[1], t5[1];
+    t3[0] = t4[0] = t5[0] = t2[0];
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, t2, 1), MK_OK);
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, t3, 1), MK_OK);
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, t4, 1), MK_OK);
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, t5, 1), MK_OK);
+    MK_CHECK_EQ_INT(mk_at_add_urcs(&E.at, drv, 2), MK_E_NOSPC);
+}
+
 MK_TEST(derived_response_prefixes)
 {
     static const struct {

@@ -141,7 +141,9 @@ int mk_fakeusb_add(const char *sys, const struct mk_fakeusb_dev *dev)
     }
     for (size_t i = 0; i < dev->nintf && rc == 0; i++) {
         const struct mk_fakeusb_intf *it = &dev->intf[i];
-        snprintf(sub, sizeof sub, "%s/%s:1.%u", dir, dev->port, it->number);
+        if (snprintf(sub, sizeof sub, "%s/%s:1.%u", dir, dev->port, it->number) >=
+            (int)sizeof sub)
+            return -1;
         rc |= mkdirs(sub);
         rc |= put_fmt(sub, "bInterfaceNumber", "%02x\n", it->number);
         rc |= put_fmt(sub, "bInterfaceClass", "%02x\n", it->cls);
@@ -155,8 +157,9 @@ int mk_fakeusb_add(const char *sys, const struct mk_fakeusb_dev *dev)
     if (rc != 0)
         return -1;
     /* Plug: the bus link appears last, so a reader never sees a half-made device. */
-    snprintf(sub, sizeof sub, "%s/bus/usb/devices", sys);
-    snprintf(link, sizeof link, "%s/%s", sub, dev->port);
+    if (snprintf(sub, sizeof sub, "%s/bus/usb/devices", sys) >= (int)sizeof sub ||
+        snprintf(link, sizeof link, "%s/%s", sub, dev->port) >= (int)sizeof link)
+        return -1;
     if (mkdirs(sub) != 0)
         return -1;
     unlink(link);
@@ -168,7 +171,8 @@ int mk_fakeusb_bind(const char *sys, const char *port, uint8_t intf, const char 
 {
     char dir[PATH_MAX], sub[PATH_MAX];
     dev_dir(sys, port, dir, sizeof dir);
-    snprintf(sub, sizeof sub, "%s/%s:1.%u", dir, port, intf);
+    if (snprintf(sub, sizeof sub, "%s/%s:1.%u", dir, port, intf) >= (int)sizeof sub)
+        return -1;
     if (add_driver_link(sys, sub, driver) != 0)
         return -1;
     return tty ? add_tty(sub, tty) : 0;

@@ -30,6 +30,7 @@ struct mk_cli_cmd {
     const struct mk_cli_opt_doc *opts; /* terminated by {NULL, NULL} */
     const char *examples; /* lines "modemctl ..." */
     bool needs_device;    /* opens -d DEVICE before run() */
+    bool own_urcs;        /* consumes URCs itself (mqtt, fota): no generic URC printer */
     int (*run)(struct mk_cli *cli, int argc, char **argv); /* returns an exit code */
 };
 

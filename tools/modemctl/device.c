@@ -12,10 +12,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "modemkit/modem.h"
 #include "modemkit/posix.h"
+
+#define MK_CLI_MAX_URCS 64
 
 struct mk_cli_dev {
     struct mk_posix_port port;
+    struct mk_at_urc urcs[MK_CLI_MAX_URCS];
     struct mk_at_chan chan;
     char line_buf[1200];
     pid_t sim_pid;
@@ -46,6 +50,28 @@ void mk_cli_trace(void *user, enum mk_at_trace_dir dir, const char *text, size_t
             fputc(c, stderr);
     }
     fputc('\n', stderr);
+}
+
+/* Spontaneous result codes: printed apart from command answers (stderr, or a JSON
+ * {"urc": ...} line with --json). Commands that handle URCs themselves (own_urcs: mqtt,
+ * fota) do not get this table, because the configured table is searched before the ones
+ * their drivers add. */
+static void mk_cli_print_urc(void *user, const char *line, size_t len)
+{
+    struct mk_cli_dev *d = user;
+    if (d->cli->json) {
+        char buf[600];
+        if (len >= sizeof buf)
+            len = sizeof buf - 1;
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        printf("{\"urc\":");
+        mk_cli_json_str(stdout, buf);
+        printf("}\n");
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "URC: %.*s\n", (int)len, line);
+    }
 }
 
 /* Where is modemsim? $MODEMSIM, next to modemctl (installed), the build tree, $PATH. */
@@ -164,7 +190,9 @@ static void mk_cli_cleanup_sim(struct mk_cli_dev *d)
 static enum mk_err mk_cli_sync(struct mk_cli_dev *d)
 {
     enum mk_err e = MK_E_TIMEOUT;
-    uint64_t deadline = mk_posix_now_ms() + 15000;
+    /* A module may take ~20 s to boot (TinyGSM PR #736); --timeout shortens the wait. */
+    uint32_t wait_ms = d->cli->timeout_ms && d->cli->timeout_ms < 25000 ? d->cli->timeout_ms : 25000;
+    uint64_t deadline = mk_posix_now_ms() + wait_ms;
     while (mk_posix_now_ms() < deadline) {
         e = mk_at_simple(&d->chan, "AT", 700, NULL, 0, NULL);
         if (e == MK_OK || e == MK_E_HANGUP)
@@ -204,9 +232,16 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
             fprintf(stderr, "modemctl: %s\n", d->port.msg);
         return e;
     }
+    size_t nurc = 0;
+    if (!cli->cmd || !cli->cmd->own_urcs) {
+        for (const char *const *p = mk_modem_spontaneous; *p && nurc < MK_CLI_MAX_URCS; p++)
+            d->urcs[nurc++] = (struct mk_at_urc){*p, mk_cli_print_urc, d};
+    }
     struct mk_at_config acfg = {
         .line_buf = d->line_buf,
         .line_cap = sizeof d->line_buf,
+        .urcs = d->urcs,
+        .n_urcs = nurc,
         .trace = cli->verbose ? mk_cli_trace : NULL,
         .trace_user = d,
     };

@@ -13,31 +13,42 @@ static const struct mk_cli_opt_doc mk_cli_global_opts[] = {
     {"-v, --verbose", "Trace AT traffic on stderr (passwords and key bytes are redacted); "
                       "twice for engine notes."},
     {"--timeout SECONDS", "Override the command's overall deadline."},
-    {"-h, --help", "Show help; after a command, that command's help."},
+    {"-h, --help", "Show this help. 'modemctl COMMAND --help' shows a command's help."},
     {"--version", "Print the version."},
     {NULL, NULL},
 };
+
+/* Prints text wrapped to width columns after indent spaces; "\n\n" starts a paragraph. */
+static void mk_cli_wrap(FILE *out, const char *t, int indent, size_t width)
+{
+    while (*t) {
+        size_t n = strcspn(t, "\n");
+        if (n > width) {
+            n = width;
+            while (n > 0 && t[n] != ' ')
+                n--;
+            if (n == 0)
+                n = width;
+        }
+        fprintf(out, "%*s%.*s\n", indent, "", (int)n, t);
+        t += n;
+        while (*t == ' ')
+            t++;
+        if (*t == '\n') {
+            t++;
+            if (*t == '\n') {
+                fputc('\n', out);
+                t++;
+            }
+        }
+    }
+}
 
 static void mk_cli_print_opts(FILE *out, const struct mk_cli_opt_doc *o)
 {
     for (; o && o->flags; o++) {
         fprintf(out, "  %s\n", o->flags);
-        /* Wrap the text at ~76 columns, indented by 6. */
-        const char *t = o->text;
-        while (*t) {
-            size_t n = strlen(t);
-            if (n > 70) {
-                n = 70;
-                while (n > 0 && t[n] != ' ')
-                    n--;
-                if (n == 0)
-                    n = 70;
-            }
-            fprintf(out, "      %.*s\n", (int)n, t);
-            t += n;
-            while (*t == ' ')
-                t++;
-        }
+        mk_cli_wrap(out, o->text, 6, 70);
     }
 }
 
@@ -58,7 +69,8 @@ void mk_cli_usage(FILE *out)
 
 void mk_cli_cmd_help(FILE *out, const struct mk_cli_cmd *c)
 {
-    fprintf(out, "Usage: modemctl [global options] %s\n\n%s\n", c->synopsis, c->description);
+    fprintf(out, "Usage: modemctl [global options] %s\n\n", c->synopsis);
+    mk_cli_wrap(out, c->description, 0, 78);
     if (c->opts && c->opts->flags) {
         fprintf(out, "\nOptions:\n");
         mk_cli_print_opts(out, c->opts);
