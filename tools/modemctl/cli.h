@@ -15,6 +15,8 @@
 #include "modemkit/at.h"
 #include "modemkit/err.h"
 
+struct mk_posix_port;
+
 struct mk_cli_opt_doc {
     const char *flags; /* "-t, --topic TOPIC" */
     const char *text;
@@ -105,6 +107,20 @@ void mk_cli_json_str(FILE *out, const char *s);
  */
 enum mk_err mk_cli_device_open(struct mk_cli *cli);
 void mk_cli_device_close(struct mk_cli *cli);
+
+/*
+ * After the module rebooted (the port hung up): reopen the same path (a symlink that
+ * follows the module, or /dev/ttyUSBn re-created by udev) until deadline_ms on the posix
+ * clock, hand the new io to the AT channel and sync it again (AT, ATE0). Boot URCs that
+ * arrive meanwhile go to the registered URC handlers.
+ */
+enum mk_err mk_cli_device_reopen(struct mk_cli *cli, uint64_t deadline_ms);
+
+/* The open port (for flashing sessions that bypass the AT channel), or NULL. */
+struct mk_posix_port *mk_cli_port(struct mk_cli *cli);
+
+/* The path actually opened (the simulator's link for sim:PROFILE). */
+const char *mk_cli_device_path(struct mk_cli *cli);
 
 /* -v trace sink for the AT engine (prints to stderr with timestamps). */
 void mk_cli_trace(void *user, enum mk_at_trace_dir dir, const char *text, size_t len);

@@ -25,6 +25,7 @@ struct mk_cli_dev {
     pid_t sim_pid;
     FILE *sim_out;       /* modemsim's stdout (it prints new pty paths after reboots) */
     char sim_dir[64];    /* temp dir holding the simulator's --link symlink */
+    char path[512];      /* what was opened */
     uint64_t t0_ms;
     struct mk_cli *cli;
 };
@@ -187,12 +188,9 @@ static void mk_cli_cleanup_sim(struct mk_cli_dev *d)
  * Brings the channel to a known state: "AT" until OK (the module may still be booting
  * or a previous program may have left it mid-command), then echo off.
  */
-static enum mk_err mk_cli_sync(struct mk_cli_dev *d)
+static enum mk_err mk_cli_sync(struct mk_cli_dev *d, uint64_t deadline)
 {
     enum mk_err e = MK_E_TIMEOUT;
-    /* A module may take ~20 s to boot (TinyGSM PR #736); --timeout shortens the wait. */
-    uint32_t wait_ms = d->cli->timeout_ms && d->cli->timeout_ms < 25000 ? d->cli->timeout_ms : 25000;
-    uint64_t deadline = mk_posix_now_ms() + wait_ms;
     while (mk_posix_now_ms() < deadline) {
         e = mk_at_simple(&d->chan, "AT", 700, NULL, 0, NULL);
         if (e == MK_OK || e == MK_E_HANGUP)
@@ -225,6 +223,7 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
         }
         dev = path;
     }
+    snprintf(d->path, sizeof d->path, "%s", dev);
     struct mk_posix_port_cfg pcfg = {.baud = cli->baud};
     e = mk_posix_port_open(&d->port, dev, &pcfg);
     if (e != MK_OK) {
@@ -247,7 +246,9 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
     };
     mk_at_chan_init(&d->chan, &acfg, &d->port.io, mk_posix_clock());
     cli->chan = &d->chan;
-    e = mk_cli_sync(d);
+    /* A module may take ~20 s to boot (TinyGSM PR #736); --timeout shortens the wait. */
+    uint32_t wait_ms = cli->timeout_ms && cli->timeout_ms < 25000 ? cli->timeout_ms : 25000;
+    e = mk_cli_sync(d, mk_posix_now_ms() + wait_ms);
     if (e != MK_OK)
         fprintf(stderr, "modemctl: %s does not answer AT commands (%s); is it the AT port?\n",
                 cli->device, mk_strerror(e));
@@ -264,4 +265,31 @@ void mk_cli_device_close(struct mk_cli *cli)
     free(d);
     cli->dev = NULL;
     cli->chan = NULL;
+}
+
+enum mk_err mk_cli_device_reopen(struct mk_cli *cli, uint64_t deadline_ms)
+{
+    struct mk_cli_dev *d = cli->dev;
+    if (!d)
+        return MK_E_STATE;
+    enum mk_err e = mk_posix_port_reopen(&d->port, deadline_ms);
+    if (e != MK_OK) {
+        if (d->port.msg[0] && cli->verbose)
+            fprintf(stderr, "modemctl: %s\n", d->port.msg);
+        return e;
+    }
+    mk_at_chan_set_io(&d->chan, &d->port.io);
+    return mk_cli_sync(d, deadline_ms);
+}
+
+struct mk_posix_port *mk_cli_port(struct mk_cli *cli)
+{
+    struct mk_cli_dev *d = cli->dev;
+    return d ? &d->port : NULL;
+}
+
+const char *mk_cli_device_path(struct mk_cli *cli)
+{
+    struct mk_cli_dev *d = cli->dev;
+    return d ? d->path : NULL;
 }
