@@ -240,6 +240,7 @@ void sim_dev_output(struct sim *s, int64_t now_us)
         if (n <= 0)
             return; /* EAGAIN: the host is not reading; poll for POLLOUT */
         sim_log_bytes(s, "tx", s->out.p, (size_t)n);
+        s->last_write_us = now_us;
         sim_buf_consume(&s->out, (size_t)n);
         if (s->opt.baud) {
             if (s->out_free_us < now_us)
@@ -249,8 +250,11 @@ void sim_dev_output(struct sim *s, int64_t now_us)
     }
     if (s->out.len == 0 && s->reset_when_flushed && s->sfd >= 0) {
         /* AT+CRESET: reset once the host has read our "OK" (or after 1 s). */
+        /* The pty moves written bytes to the reading side asynchronously: give it a
+         * moment after our last write before trusting FIONREAD == 0. */
         int pending = 0;
-        if (ioctl(s->sfd, FIONREAD, &pending) != 0 || pending == 0 ||
+        bool settled = now_us - s->last_write_us >= 20000;
+        if ((settled && (ioctl(s->sfd, FIONREAD, &pending) != 0 || pending == 0)) ||
             now_us >= s->reset_deadline_us)
             sim_dev_reset(s, false);
     }

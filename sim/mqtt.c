@@ -17,6 +17,7 @@
 
 #include <mosquitto.h>
 #include <openssl/ssl.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,8 +203,14 @@ struct sim_mqtt *sim_mqtt_open(struct sim *s, const struct sim_mqtt_cfg *cfg, si
     int rc = mosquitto_connect(m->mosq, cfg->host, cfg->port, keepalive);
     if (rc != MOSQ_ERR_SUCCESS) {
         sim_log(s, "mqtt: connect to %s:%d: %s", cfg->host, cfg->port, mosquitto_strerror(rc));
-        push_terminal(m, SIM_MQTT_FAILED,
-                      rc == MOSQ_ERR_EAI ? 25 : rc == MOSQ_ERR_TLS ? 34 : 3);
+        /* On loopback the server answers so fast that the first SSL_write inside
+         * mosquitto_connect() may already run (and fail) the whole handshake. */
+        int err = 3;
+        if (rc == MOSQ_ERR_EAI)
+            err = 25;
+        else if (m->tls && (rc == MOSQ_ERR_TLS || (rc == MOSQ_ERR_ERRNO && errno == EPROTO)))
+            err = 32;
+        push_terminal(m, SIM_MQTT_FAILED, err);
     }
     return m;
 }

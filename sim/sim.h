@@ -578,6 +578,7 @@ struct sim {
     int64_t out_free_us, in_free_us;
     bool reset_when_flushed;
     int64_t reset_deadline_us;
+    int64_t last_write_us;
     int boot_step;
 
     struct sim_timer timers[SIM_MAX_TIMERS];

@@ -15,7 +15,8 @@
 #define T_MS 10000 /* generous per-step deadline; steps normally take milliseconds */
 
 /* Starts modemsim with profile, fast boot, seed 7 and the extra args (NULL-terminated or
- * NULL); waits for the last boot URC (boot_done, NULL to skip) and sends ATE0. */
+ * NULL); waits for the last boot URC (boot_done; NULL: until AT answers) and sends
+ * ATE0. */
 static inline int sim_up(struct mk_sim *s, const char *profile, const char *boot_done,
                          const char *const extra[])
 {
@@ -27,7 +28,7 @@ static inline int sim_up(struct mk_sim *s, const char *profile, const char *boot
     args[n] = NULL;
     if (mk_sim_start(s, args) != 0)
         return -1;
-    if (boot_done && mk_sim_expect(s, boot_done, T_MS) != 0)
+    if (boot_done ? mk_sim_expect(s, boot_done, T_MS) != 0 : mk_sim_wait_ready(s, T_MS) != 0)
         return -1;
     char resp[256];
     return mk_sim_cmd(s, "ATE0", resp, sizeof resp, T_MS) == 0 ? 0 : -1;

@@ -326,6 +326,7 @@ int mk_pki_make(struct mk_pki *p, const char *dir)
     snprintf(script, sizeof script,
              "set -e\n"
              "cd '%s'\n"
+             "exec 2>make-pki.log\n"
              "K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
              "openssl req -x509 $K -keyout ca.key -out ca.crt -days 2 -subj /CN=modemkit-test-ca\n"
              "openssl req -x509 $K -keyout other-ca.key -out other-ca.crt -days 2 "
@@ -672,7 +673,8 @@ static int collect(struct mk_sim *s, const char *echo, char *resp, size_t cap, i
         char line[4096];
         int len = mk_sim_line(s, line, sizeof line, remaining(deadline));
         if (len < 0) {
-            say("no final result%s%s", echo ? " for " : "", echo ? echo : "");
+            if (!s->quiet)
+                say("no final result%s%s", echo ? " for " : "", echo ? echo : "");
             return -1;
         }
         if (!echo_seen && strcmp(line, echo) == 0) {
@@ -705,6 +707,24 @@ int mk_sim_data(struct mk_sim *s, const void *p, size_t n, char *resp, size_t ca
     if (mk_sim_write(s, p, n) != 0)
         return -1;
     return collect(s, NULL, resp, cap, timeout_ms);
+}
+
+int mk_sim_wait_ready(struct mk_sim *s, int timeout_ms)
+{
+    int64_t deadline = mk_test_now_ms() + timeout_ms;
+    while (remaining(deadline) > 0) {
+        char resp[256];
+        int step = remaining(deadline) < 300 ? remaining(deadline) : 300;
+        s->quiet = true; /* a booting module ignores AT: not worth a message */
+        int rc = mk_sim_cmd(s, "AT", resp, sizeof resp, step);
+        s->quiet = false;
+        if (rc == 0)
+            return 0;
+        if (s->hangup)
+            return -1;
+    }
+    say("module never answered AT");
+    return -1;
 }
 
 int mk_sim_wait_hangup(struct mk_sim *s, int timeout_ms)

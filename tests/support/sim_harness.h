@@ -124,6 +124,7 @@ struct mk_sim {
     uint8_t rx[MK_SIM_RXCAP]; /* received and not yet consumed */
     size_t rxlen;
     bool hangup;         /* the pty went away under us (module reset / power cut) */
+    bool quiet;          /* internal: no "no final result" message */
 };
 
 /* Path of the modemsim binary: $MK_MODEMSIM, else the build's (MK_MODEMSIM_PATH). */
@@ -160,6 +161,9 @@ int mk_sim_cmd(struct mk_sim *s, const char *cmd, char *resp, size_t cap, int ti
  * result like mk_sim_cmd (an echo of the data, with ATE1, lands in resp). */
 int mk_sim_data(struct mk_sim *s, const void *p, size_t n, char *resp, size_t cap,
                 int timeout_ms);
+/* Sends "AT" every 300 ms until the module answers OK (a booting module ignores its
+ * port, as real firmware does before RDY). 0, or -1 on timeout/hang-up. */
+int mk_sim_wait_ready(struct mk_sim *s, int timeout_ms);
 /* Waits for the pty to hang up (module reset). 0 or -1 on timeout. */
 int mk_sim_wait_hangup(struct mk_sim *s, int timeout_ms);
 /* Drops what was received so far. */
