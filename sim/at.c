@@ -345,16 +345,22 @@ static void prompt_timeout(struct sim *s, void *ctx, intptr_t arg)
 
 int sim_prompt(struct sim *s, size_t len, const char *prompt, sim_prompt_fn done, void *ctx)
 {
+    if (!prompt)
+        prompt = s->opt.prompt_space ? "\r\n> " : "\r\n>";
+    return sim_prompt_ex(s, len, prompt, s->opt.prompt_timeout_ms, done, ctx);
+}
+
+int sim_prompt_ex(struct sim *s, size_t len, const char *prompt, int timeout_ms,
+                  sim_prompt_fn done, void *ctx)
+{
     s->at.prompt = true;
     s->at.pwant = len;
     s->at.pbuf.len = 0;
     s->at.pdone = done;
     s->at.pctx = ctx;
-    if (!prompt)
-        prompt = s->opt.prompt_space ? "\r\n> " : "\r\n>";
     sim_out(s, prompt, strlen(prompt));
-    if (s->opt.prompt_timeout_ms > 0)
-        s->at.ptimer = sim_timer_add(s, s->opt.prompt_timeout_ms, prompt_timeout, NULL, 0, 0);
+    if (timeout_ms > 0)
+        s->at.ptimer = sim_timer_add(s, timeout_ms, prompt_timeout, NULL, 0, 0);
     return SIM_PROMPT;
 }
 

@@ -25,15 +25,10 @@
 
 #define OUT_CAP (8u << 20) /* drop output beyond this when nobody reads the port */
 
-/* Download-mode target (AT!BOOTHOLD). The flashing engineer plugs a Sahara/Firehose/QDL
- * responder here: enter() when the pty appears in download mode, input() for the bytes
- * the host sends. While it is NULL the module boots its AT firmware again. */
-struct sim_target {
-    const char *name;
-    void (*enter)(struct sim *s);
-    void (*input)(struct sim *s, const uint8_t *p, size_t n);
-};
-static const struct sim_target *download_target = NULL;
+/* Download-mode target (AT!BOOTHOLD): the flashing engineer points this at a
+ * Sahara/Firehose/QDL responder (struct sim_target in sim.h). While it is NULL the
+ * module boots its AT firmware again. */
+static const struct sim_target *const download_target = NULL;
 
 static void set_link(struct sim *s)
 {

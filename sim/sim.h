@@ -324,6 +324,15 @@ enum sim_boot_mode {
     SIM_BOOT_DOWNLOAD, /* AT!BOOTHOLD: download mode (target side: flashing engineer) */
 };
 
+/* What answers on the pty instead of the AT firmware (download mode: Sahara/Firehose or
+ * QDL responder). enter() runs when the pty appears in that mode; input() gets every
+ * byte the host sends; reply with sim_out(). See sim_download_target in device.c. */
+struct sim_target {
+    const char *name;
+    void (*enter)(struct sim *s);
+    void (*input)(struct sim *s, const uint8_t *p, size_t n);
+};
+
 void sim_dev_start(struct sim *s);                    /* first power-on */
 void sim_dev_reset(struct sim *s, bool power_cut);    /* pty vanishes, comes back */
 void sim_dev_reset_when_flushed(struct sim *s);       /* AT+CRESET: after "OK" is out */
@@ -350,6 +359,11 @@ void sim_final(struct sim *s, int res);
  * (it may itself return SIM_DEFER). The handler returns what sim_prompt returns. */
 typedef int (*sim_prompt_fn)(struct sim *s, const uint8_t *data, size_t len, void *ctx);
 int sim_prompt(struct sim *s, size_t len, const char *prompt, sim_prompt_fn done, void *ctx);
+/* The same with its own input window (SIM7000 AT+CFSWFILE's <input_time_ms>, S5 §15):
+ * ERROR if the data is not complete after timeout_ms (0: wait forever). prompt is sent
+ * as given, e.g. "\r\nDOWNLOAD\r\n". */
+int sim_prompt_ex(struct sim *s, size_t len, const char *prompt, int timeout_ms,
+                  sim_prompt_fn done, void *ctx);
 
 /* Hold the final result of the current command (synchronous commands that wait for the
  * network, such as SIM7000 AT+SMCONN). sim_defer_end() emits it and resumes input. */

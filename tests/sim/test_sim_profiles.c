@@ -209,6 +209,27 @@ MK_TEST(line_discipline)
     MK_CHECK_EQ_INT(mk_sim_stop(&s), 0);
 }
 
+MK_TEST(unverified_prompt_options)
+{
+    const char *args[] = {"--profile", "SIM7600E-H", "--boot-delay-ms", "0", "--sim-delay-ms",
+                          "0", "--prompt-timeout-ms", "300", "--prompt-echo", "off",
+                          "--prompt-space", NULL};
+    struct mk_sim s;
+    MK_CHECK_EQ_INT(mk_sim_start(&s, args), 0);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "PB DONE\r\n", T_MS), 0);
+    /* echo on (boot default), but the ">" data is not echoed; the prompt is "> " */
+    MK_CHECK_EQ_INT(mk_sim_send(&s, "AT+CCERTDOWN=\"x.pem\",5"), 0);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "AT+CCERTDOWN=\"x.pem\",5\r\r\n> ", T_MS), 0);
+    int64_t t0 = mk_test_now_ms();
+    MK_CHECK_EQ_INT(mk_sim_write(&s, "ab", 2), 0);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "\r\nERROR\r\n", T_MS), 0);
+    MK_CHECK(mk_test_now_ms() - t0 >= 250);
+    MK_CHECK_EQ_INT((int)s.rxlen, 0); /* nothing else: no echo of "ab" */
+    expect_cmd(&s, "ATE0", "OK\n");
+    expect_cmd(&s, "AT+CCERTLIST", "OK\n");
+    MK_CHECK_EQ_INT(mk_sim_stop(&s), 0);
+}
+
 MK_TEST(list_profiles_and_help)
 {
     char out[8192];

@@ -123,4 +123,24 @@ MK_TEST(power_cut_at_step_and_on_signal)
     mk_test_rmtree(dir);
 }
 
+MK_TEST(revision_comes_from_flash)
+{
+    /* what a firmware update leaves in flash (the FOTA commands will write it) */
+    char dir[256], path[300];
+    MK_CHECK_EQ_INT(mk_test_tmpdir(dir, sizeof dir, "simrev"), 0);
+    snprintf(path, sizeof path, "%s/state", dir);
+    MK_CHECK_EQ_INT(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/state/revision", dir);
+    MK_CHECK_EQ_INT(mk_test_write_file(path, "LE20B05SIM7600M22\n", 18), 0);
+    struct mk_sim s;
+    MK_CHECK_EQ_INT(start(&s, dir, NULL), 0);
+    char resp[1024];
+    AT_OK(&s, "AT+CGMR", resp);
+    MK_CHECK_EQ_STR(resp, "+CGMR: LE20B05SIM7600M22\nOK\n");
+    AT_OK(&s, "ATI", resp);
+    CHECK_HAS(resp, "Revision: LE20B05SIM7600M22\n");
+    MK_CHECK_EQ_INT(mk_sim_stop(&s), 0);
+    mk_test_rmtree(dir);
+}
+
 MK_TEST_MAIN()
