@@ -255,15 +255,16 @@ void sim_dev_output(struct sim *s, int64_t now_us)
     }
 }
 
-int64_t sim_dev_next_us(struct sim *s)
+int64_t sim_dev_next_us(struct sim *s, int64_t now_us)
 {
     int64_t next = INT64_MAX;
     if (s->opt.baud && s->out.len > 0)
         next = s->out_free_us;
-    if (s->opt.baud && s->in_free_us > sim_now_us() && s->in_free_us < next)
+    /* same now_us as sim_dev_want_read(): input not polled ⇔ this deadline is set */
+    if (s->opt.baud && now_us < s->in_free_us && s->in_free_us < next)
         next = s->in_free_us;
     if (s->reset_when_flushed && s->out.len == 0) {
-        int64_t soon = sim_now_us() + 5000; /* re-check FIONREAD */
+        int64_t soon = now_us + 5000; /* re-check FIONREAD */
         if (soon < next)
             next = soon;
     }

@@ -317,7 +317,7 @@ static void run(struct sim *s)
         int first_mqtt = n;
         n += nm;
 
-        int64_t deadline = min64(sim_timer_next_us(s), sim_dev_next_us(s));
+        int64_t deadline = min64(sim_timer_next_us(s), sim_dev_next_us(s, now));
         if (sim_mqtt_events_pending(s))
             deadline = now;
         else if (sim_mqtt_any(s))

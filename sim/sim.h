@@ -339,7 +339,7 @@ void sim_dev_reset_when_flushed(struct sim *s);       /* AT+CRESET: after "OK" i
 void sim_dev_shutdown(struct sim *s);                 /* exit: close pty, remove link */
 void sim_dev_input(struct sim *s);                    /* master readable */
 void sim_dev_output(struct sim *s, int64_t now_us);   /* write what the line allows */
-int64_t sim_dev_next_us(struct sim *s);               /* next pacing deadline */
+int64_t sim_dev_next_us(struct sim *s, int64_t now_us); /* next pacing deadline */
 bool sim_dev_want_read(struct sim *s, int64_t now_us);
 void sim_out(struct sim *s, const void *p, size_t n); /* raw bytes to the host */
 
