@@ -92,4 +92,26 @@ MK_TEST(completion_urcs_delayed_and_dropped)
     mk_test_rmtree(dir);
 }
 
+MK_TEST(broker_going_away_is_connlost)
+{
+    char dir[256], url[64], cmd[256], resp[1024];
+    struct mk_broker b;
+    MK_CHECK_EQ_INT(mk_test_tmpdir(dir, sizeof dir, "simgone"), 0);
+    MK_CHECK_EQ_INT(mk_broker_start(&b, dir, NULL), 0);
+    mk_broker_url(&b, url, sizeof url);
+    struct mk_sim s;
+    MK_CHECK_EQ_INT(sim_up(&s, "SIM7600E-H", "PB DONE", NULL), 0);
+    AT_OK(&s, "AT+CMQTTSTART", resp);
+    AT_OK(&s, "AT+CMQTTACCQ=1,\"left\",0,4", resp);
+    snprintf(cmd, sizeof cmd, "AT+CMQTTCONNECT=1,\"%s\",60,1", url);
+    AT_OK(&s, cmd, resp);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CMQTTCONNECT: 1,0\r\n", T_MS), 0);
+    mk_broker_stop(&b); /* the broker closes its sockets */
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CMQTTCONNLOST: 1,1\r\n", T_MS), 0);
+    AT_OK(&s, "AT+CMQTTDISC?", resp);
+    MK_CHECK_EQ_STR(resp, "+CMQTTDISC: 0,1\n+CMQTTDISC: 1,1\nOK\n");
+    MK_CHECK_EQ_INT(mk_sim_stop(&s), 0);
+    mk_test_rmtree(dir);
+}
+
 MK_TEST_MAIN()

@@ -88,6 +88,14 @@ MK_TEST(publish_arrives_at_mosquitto_sub)
     /* QoS 1 reached the broker as QoS 1 */
     MK_CHECK_EQ_INT(mk_broker_wait_log(&g_broker, "Received PUBLISH from sim-pub (d0, q1", T_MS),
                     0);
+    /* QoS 2 and retain go through too; +CMQTTPUB after PUBCOMP */
+    prompt_data(&s, "TOPIC", "", "modemkit/state", 14);
+    prompt_data(&s, "PAYLOAD", "", "on", 2);
+    AT_OK(&s, "AT+CMQTTPUB=0,2,60,1", resp);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CMQTTPUB: 0,0\r\n", T_MS), 0);
+    MK_CHECK_EQ_INT(mk_broker_wait_log(&g_broker, "Received PUBLISH from sim-pub (d0, q2, r1", T_MS),
+                    0);
+    MK_CHECK_EQ_INT(mk_broker_wait_log(&g_broker, "Sending PUBCOMP to sim-pub", T_MS), 0);
     AT_OK(&s, "AT+CMQTTDISC=0,120", resp);
     MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CMQTTDISC: 0,0\r\n", T_MS), 0);
     AT_OK(&s, "AT+CMQTTREL=0", resp);

@@ -5,6 +5,8 @@
  */
 #include "sim_test_util.h"
 
+#include <sys/stat.h>
+
 static char g_dir[256];
 static struct mk_pki g_pki;
 static struct mk_broker g_broker;
@@ -170,6 +172,48 @@ MK_TEST(unusable_file_is_session_failure_34)
     AT_OK(&g_sim, "AT+CSSLCFG=\"clientkey\",4,\"badkey.pem\"", resp);
     MK_CHECK_EQ_INT(tls_connect("tls-badkey", 4), 34);
     release();
+}
+
+MK_TEST(authmode_0_and_1_without_client_certificates)
+{
+    MK_CHECK_EQ_INT(setup(), 0);
+    /* a second TLS listener that does not ask for client certificates */
+    char d[300], url[64], cmd[256], resp[1024], line[32];
+    snprintf(d, sizeof d, "%s/open", g_dir);
+    MK_CHECK_EQ_INT(mkdir(d, 0700), 0);
+    struct mk_broker b;
+    struct mk_broker_opts o = {.tls = &g_pki, .require_cert = false};
+    MK_CHECK_EQ_INT(mk_broker_start(&b, d, &o), 0);
+    mk_broker_url(&b, url, sizeof url);
+    struct {
+        const char *cfg, *id;
+        int err;
+    } cases[] = {
+        {"AT+CSSLCFG=\"authmode\",5,0", "tls-none", 0},    /* no verification */
+        {"AT+CSSLCFG=\"authmode\",6,1", "tls-server", 0},  /* server auth with the CA */
+        {"AT+CSSLCFG=\"authmode\",7,1", "tls-wrongca", 32}, /* server auth, wrong CA */
+    };
+    upload(&g_sim, "otherca.pem", g_pki.other_ca_crt); /* (again: tests stand alone) */
+    AT_OK(&g_sim, "AT+CSSLCFG=\"cacert\",6,\"cacert.pem\"", resp);
+    AT_OK(&g_sim, "AT+CSSLCFG=\"cacert\",7,\"otherca.pem\"", resp);
+    for (int i = 0; i < 3; i++) {
+        AT_OK(&g_sim, cases[i].cfg, resp);
+        snprintf(cmd, sizeof cmd, "AT+CMQTTACCQ=1,\"%s\",1,4", cases[i].id);
+        AT_OK(&g_sim, cmd, resp);
+        snprintf(cmd, sizeof cmd, "AT+CMQTTSSLCFG=1,%d", 5 + i);
+        AT_OK(&g_sim, cmd, resp);
+        snprintf(cmd, sizeof cmd, "AT+CMQTTCONNECT=1,\"%s\",60,1", url);
+        AT_OK(&g_sim, cmd, resp);
+        MK_CHECK_EQ_INT(mk_sim_expect(&g_sim, "+CMQTTCONNECT: 1,", T_MS), 0);
+        MK_CHECK(mk_sim_line(&g_sim, line, sizeof line, T_MS) > 0);
+        MK_CHECK_EQ_INT(atoi(line), cases[i].err);
+        if (cases[i].err == 0) {
+            AT_OK(&g_sim, "AT+CMQTTDISC=1,60", resp);
+            MK_CHECK_EQ_INT(mk_sim_expect(&g_sim, "+CMQTTDISC: 1,0\r\n", T_MS), 0);
+        }
+        AT_OK(&g_sim, "AT+CMQTTREL=1", resp);
+    }
+    mk_broker_stop(&b);
 }
 
 MK_TEST_MAIN()
