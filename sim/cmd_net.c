@@ -163,13 +163,6 @@ static int h_netclose(struct sim *s, const struct sim_req *r)
 
 /* ---- SIM7000 bearer (S5 §5.2.22/.30/.31; seed 003 = S7 §4) ---- */
 
-static void cnact_done(struct sim *s, void *ctx, int err)
-{
-    (void)ctx;
-    (void)err;
-    (void)s;
-}
-
 static int h_cnact(struct sim *s, const struct sim_req *r)
 {
     if (r->type == SIM_REQ_READ) {
@@ -192,7 +185,7 @@ static int h_cnact(struct sim *s, const struct sim_req *r)
     if (on && s->net.cfun_off)
         return SIM_ERROR;
     s->net.cnact = on;
-    int id = sim_async_begin(s, "CNACT", cnact_done, NULL);
+    int id = sim_async_begin(s, "CNACT", NULL, NULL);
     sim_async_end(s, id, 0, on ? "+APP PDP: ACTIVE" : "+APP PDP: DEACTIVE");
     return sim_async_reply(s, id);
 }
