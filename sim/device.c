@@ -134,6 +134,9 @@ static void power_on(struct sim *s)
 {
     s->boot_mode = s->next_boot_mode;
     s->next_boot_mode = SIM_BOOT_AT;
+    /* Boot pin held at power-on forces download mode (RC76xx TP1, seed 004). */
+    if (s->tp1)
+        s->boot_mode = SIM_BOOT_DOWNLOAD;
     if (pty_open(s) != 0) {
         sim_warn("module cannot come back: no pty");
         return;
@@ -154,17 +157,50 @@ static void power_on(struct sim *s)
     sim_timer_add(s, s->opt.boot_delay_ms, boot_step, NULL, 0, 0);
 }
 
+static void reenum_cold(struct sim *s, void *ctx, intptr_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    if (!s->held_off && s->power == SIM_POWER_OFF)
+        power_on(s); /* cold_boot stays set for the modules' power_on hooks */
+    s->cold_boot = false;
+}
+
 static void reenum(struct sim *s, void *ctx, intptr_t arg)
 {
     (void)ctx;
     (void)arg;
+    if (s->held_off)
+        return; /* power is off until the control channel restores it */
     power_on(s);
+    s->cold_boot = false;
+}
+
+void sim_dev_power_off(struct sim *s)
+{
+    if (s->power != SIM_POWER_OFF)
+        sim_dev_reset(s, true);
+    sim_timer_cancel_all(s, true); /* no re-enumeration while the power is off */
+    s->held_off = true;
+}
+
+void sim_dev_power_on(struct sim *s, int delay_ms)
+{
+    if (!s->held_off && s->power != SIM_POWER_OFF)
+        return;
+    s->held_off = false;
+    s->cold_boot = true;
+    s->power_cycles++;
+    sim_log(s, "power on in %d ms (cold boot #%u)", delay_ms, s->power_cycles);
+    sim_timer_add(s, delay_ms, reenum_cold, NULL, 0, 0);
 }
 
 void sim_dev_start(struct sim *s)
 {
     s->mfd = s->sfd = -1;
+    s->cold_boot = true;
     power_on(s);
+    s->cold_boot = false;
 }
 
 void sim_dev_reset(struct sim *s, bool power_cut)

@@ -75,6 +75,15 @@ static void usage(FILE *f)
         "  --rx-chunk N            max bytes per +CMQTTRXPAYLOAD chunk (default 1500, S1)\n"
         "  --cmee N                AT+CMEE value after boot (default 2)\n"
         "\n"
+        "Test bench\n"
+        "  --control PATH          create a FIFO at PATH that acts on the module's hardware:\n"
+        "                          power-cycle [OFF_MS] | power-off | power-on | tp1 on|off |\n"
+        "                          cut | drop-broker (one command per line). With tp1 on,\n"
+        "                          power-on boots download mode (RC76xx TP1, seed 004)\n"
+        "  --ctl PATH LINE...      send LINE to the simulator listening on PATH and exit,\n"
+        "                          e.g. as a hard power-cycle command:\n"
+        "                          modemsim --ctl /tmp/sim.ctl power-cycle\n"
+        "\n"
         "Faults and repeatability\n"
         "  --fault SPEC            inject faults (grammar below)\n"
         "  --seed N                seed of every random choice (default 1)\n"
@@ -132,7 +141,7 @@ static bool parse_order(const char *arg, enum sim_order *o)
 enum {
     O_PROFILE = 256, O_LINK, O_BAUD, O_STATE, O_FAULT, O_SEED, O_BOOT, O_REENUM, O_SIMDELAY,
     O_URCDELAY, O_URCORDER, O_PECHO, O_PSPACE, O_PTIMEOUT, O_BUSYPUB, O_BEFOREFAIL, O_RXCHUNK,
-    O_MAXWRITE, O_CMEE, O_LIST, O_HELP,
+    O_MAXWRITE, O_CMEE, O_LIST, O_HELP, O_CONTROL,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +165,7 @@ static const struct option long_opts[] = {
     {"max-write", required_argument, NULL, O_MAXWRITE},
     {"cmee", required_argument, NULL, O_CMEE},
     {"list-profiles", no_argument, NULL, O_LIST},
+    {"control", required_argument, NULL, O_CONTROL},
     {"help", no_argument, NULL, O_HELP},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -250,6 +260,7 @@ static int parse_options(struct sim_opts *o, int argc, char **argv)
             ok = parse_int(optarg, 0, 2, &v);
             o->cmee_default = (int)v;
             break;
+        case O_CONTROL: o->control = optarg; break;
         case O_LIST: list_profiles(); exit(0);
         case O_HELP: usage(stdout); exit(0);
         case 'v': o->verbose = true; break;
@@ -313,6 +324,13 @@ static void run(struct sim *s)
             if (s->out.len && (!s->opt.baud || now >= s->out_free_us))
                 pfds[pty].events |= POLLOUT;
         }
+        int ctl = -1;
+        if (s->ctl_fd >= 0) {
+            ctl = n++;
+            pfds[ctl].fd = s->ctl_fd;
+            pfds[ctl].events = POLLIN;
+            pfds[ctl].revents = 0;
+        }
         int nm = sim_mqtt_pollfds(s, &pfds[n], MAXFD - n);
         int first_mqtt = n;
         n += nm;
@@ -338,6 +356,8 @@ static void run(struct sim *s)
         }
         if (pty >= 0 && (pfds[pty].revents & POLLIN) && s->mfd >= 0)
             sim_dev_input(s);
+        if (ctl >= 0 && (pfds[ctl].revents & POLLIN))
+            sim_control_input(s);
         sim_mqtt_dispatch(s, &pfds[first_mqtt], nm);
     }
     sigprocmask(SIG_SETMASK, &orig, NULL);
@@ -347,6 +367,9 @@ int main(int argc, char **argv)
 {
     static struct sim sim; /* large: keep it off the stack */
     struct sim *s = &sim;
+    if (argc >= 3 && strcmp(argv[1], "--ctl") == 0)
+        return argc >= 4 ? sim_control_send(argv[2], argc - 3, argv + 3)
+                         : (sim_warn("--ctl PATH LINE..."), 2);
     if (parse_options(&s->opt, argc, argv) != 0)
         return 2;
     s->prof = sim_profile_find(s->opt.profile);
@@ -377,6 +400,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     sim_log(s, "profile %s, seed %llu", s->prof->name, (unsigned long long)s->opt.seed);
+    if (sim_control_open(s) != 0)
+        return 1;
     sim_dev_start(s);
     if (s->mfd < 0)
         return 1;
@@ -387,6 +412,7 @@ int main(int argc, char **argv)
     sim_at_power_off(s);
     sim_mqtt_shutdown(s);
     sim_dev_shutdown(s);
+    sim_control_close(s);
     sim_timer_cancel_all(s, false);
     sim_buf_free(&s->out);
     sim_flash_close(s);

@@ -239,6 +239,7 @@ struct sim_opts {
     int rx_chunk;             /* max bytes per +CMQTTRXPAYLOAD chunk (S1: 1500) */
     int max_write;            /* max bytes per write() to the pty */
     int cmee_default;         /* UNVERIFIED: AT+CMEE value after boot */
+    const char *control;      /* --control FIFO: test-bench commands (control.c) */
     bool verbose;
 };
 
@@ -594,6 +595,12 @@ struct sim {
     int64_t reset_deadline_us;
     int64_t last_write_us;
     int boot_step;
+    bool tp1;                /* boot pin (TP1) held low: power-on boots download mode */
+    bool cold_boot;          /* this boot followed a loss of power, not a reset */
+    bool held_off;           /* powered off by the control channel until power-on */
+    unsigned power_cycles;   /* hard power cycles seen (control channel) */
+    int ctl_fd;              /* --control FIFO, -1 if none */
+    struct sim_buf ctl_in;
 
     struct sim_timer timers[SIM_MAX_TIMERS];
     int ntimers, next_timer_id;
@@ -609,6 +616,27 @@ struct sim {
     struct sim_sierra sierra;
     char ccert_pending[130]; /* AT+CCERTDOWN name while its data arrives */
 };
+
+/* ------------------------------------------------------------------------------------
+ * control.c: the test bench around the module (--control FIFO). Lines written to the
+ * FIFO act on the hardware, like a GPIO script would on a real board:
+ *   power-cycle [OFF_MS]   cut power, restore it after OFF_MS (default: reenum delay)
+ *   power-off | power-on   cut / restore power
+ *   tp1 on | tp1 off       hold / release the boot pin: power-on with it held boots
+ *                          download mode (RC76xx TP1, seed 004)
+ *   cut                    power cut now (as SIGUSR2)
+ *   drop-broker            the broker drops every MQTT connection (as SIGUSR1)
+ * `modemsim --ctl PATH LINE...` writes one line to a running simulator's FIFO.
+ */
+int sim_control_open(struct sim *s);            /* 0 or -1 (message printed) */
+void sim_control_input(struct sim *s);          /* the FIFO is readable */
+void sim_control_close(struct sim *s);
+int sim_control_send(const char *path, int argc, char **argv); /* client: exit code */
+
+/* Power control (device.c). A cold boot (after power-off) sets s->cold_boot for the
+ * modules' power_on hooks; resets (AT+CRESET) do not. */
+void sim_dev_power_off(struct sim *s);
+void sim_dev_power_on(struct sim *s, int delay_ms);
 
 /* Helpers shared by feature files. */
 bool sim_sim_ready(struct sim *s);

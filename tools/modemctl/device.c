@@ -26,6 +26,7 @@ struct mk_cli_dev {
     FILE *sim_out;       /* modemsim's stdout (it prints new pty paths after reboots) */
     char sim_dir[64];    /* temp dir holding the simulator's --link symlink */
     char path[512];      /* what was opened */
+    bool urcs_live;      /* print URCs: off while syncing (boot URCs are expected then) */
     uint64_t t0_ms;
     struct mk_cli *cli;
 };
@@ -60,6 +61,8 @@ void mk_cli_trace(void *user, enum mk_at_trace_dir dir, const char *text, size_t
 static void mk_cli_print_urc(void *user, const char *line, size_t len)
 {
     struct mk_cli_dev *d = user;
+    if (!d->urcs_live)
+        return;
     if (d->cli->json) {
         char buf[600];
         if (len >= sizeof buf)
@@ -249,6 +252,7 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
     /* A module may take ~20 s to boot (TinyGSM PR #736); --timeout shortens the wait. */
     uint32_t wait_ms = cli->timeout_ms && cli->timeout_ms < 25000 ? cli->timeout_ms : 25000;
     e = mk_cli_sync(d, mk_posix_now_ms() + wait_ms);
+    d->urcs_live = true;
     if (e != MK_OK)
         fprintf(stderr, "modemctl: %s does not answer AT commands (%s); is it the AT port?\n",
                 cli->device, mk_strerror(e));
