@@ -15,3 +15,14 @@ if [ -n "$bad" ]; then
   exit 1
 fi
 echo "arm-size: no malloc/free/printf references"
+
+elf="$dir/examples/mcu/mk_example_mcu.elf"
+if [ -f "$elf" ]; then
+  read -r text data bss _ < <(arm-none-eabi-size "$elf" | awk 'NR==2 {print $1, $2, $3}')
+  echo "minimal AT application (examples/mcu/uart_poll.c, linked with newlib-nano):"
+  echo "  flash $((text + data)) bytes, RAM $((data + bss)) bytes (static; stack not included)"
+  if arm-none-eabi-nm "$elf" | awk '{print $NF}' | grep -qE '^(malloc|_malloc_r|free|_free_r|printf|_printf_r|_sbrk)$'; then
+    echo "arm-size: the linked example pulls in malloc/printf" >&2
+    exit 1
+  fi
+fi
