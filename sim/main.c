@@ -367,6 +367,10 @@ int main(int argc, char **argv)
 {
     static struct sim sim; /* large: keep it off the stack */
     struct sim *s = &sim;
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("modemsim %s\n", MODEMKIT_VERSION);
+        return 0;
+    }
     if (argc >= 3 && strcmp(argv[1], "--ctl") == 0)
         return argc >= 4 ? sim_control_send(argv[2], argc - 3, argv + 3)
                          : (sim_warn("--ctl PATH LINE..."), 2);
