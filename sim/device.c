@@ -76,6 +76,14 @@ static int pty_open(struct sim *s)
 
 static void pty_close(struct sim *s)
 {
+    /* The port leaves with the device, as /dev/ttyUSBn does: remove the link first, so
+     * that nobody follows it to the next owner of this /dev/pts number meanwhile. */
+    if (s->opt.link && s->mfd >= 0) {
+        char target[sizeof s->pty_path];
+        ssize_t n = readlink(s->opt.link, target, sizeof target - 1);
+        if (n > 0 && (size_t)n == strlen(s->pty_path) && memcmp(target, s->pty_path, (size_t)n) == 0)
+            unlink(s->opt.link);
+    }
     if (s->sfd >= 0)
         close(s->sfd);
     if (s->mfd >= 0)

@@ -459,8 +459,8 @@ static enum mk_err fl_fh_command(struct mk_flash *fl, const char *xml, size_t le
             return MK_E_FIREHOSE_NAK;
         }
         fl->zero_block_sent = false;
-        fl_note(fl, MK_FLASH_NOTE_WARN,
-                "NAK right after the trailing zero block (expected on Sierra targets); "
+        fl_note(fl, MK_FLASH_NOTE_INFO,
+                "NAK right after the trailing zero block, as Sierra targets answer it; "
                 "checking for a late ACK, then sending the command again");
         struct mk_firehose_txn late;
         mk_firehose_txn_init(&late);
@@ -487,7 +487,8 @@ enum mk_err fl_send_file(struct mk_flash *fl, const struct mk_flash_file *f, uin
         piece = fl->cfg.cap;
     if (piece == 0)
         piece = 1;
-    fl->prog.file = f ? f->name : NULL;
+    if (f)
+        fl->prog.file = f->name;
     while (off < end) {
         size_t n = (size_t)(end - off < piece ? end - off : piece);
         size_t from_file = 0;
