@@ -5,6 +5,7 @@
  *   mk_mkcwe OUT [--product 9X07] [--firmware 00.08.24.02] [--carrier GENERIC]
  *                [--config 001.110_000] [--sku S] [--device SWI9X07H] [--top TYPE]
  *                [--boot N] [--appl N] [--modm N] [--nvup N] [--seed N] [--flip OFFSET]
+ *                [--top-version S] [--boot-version S] [--nvup-version S]
  *
  * --flip OFFSET flips one bit of the byte at OFFSET (from the end when negative) after
  * building, to make a corrupt image.
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--sku")) p.sku = v;
         else if (!strcmp(o, "--device")) p.device = v;
         else if (!strcmp(o, "--top")) p.top_type = v;
+        else if (!strcmp(o, "--top-version")) p.top_version = v;
+        else if (!strcmp(o, "--boot-version")) p.boot_version = v;
+        else if (!strcmp(o, "--nvup-version")) p.nvup_version = v;
         else if (!strcmp(o, "--boot")) p.boot_len = strtoul(v, NULL, 0);
         else if (!strcmp(o, "--appl")) p.appl_len = strtoul(v, NULL, 0);
         else if (!strcmp(o, "--modm")) p.modm_len = strtoul(v, NULL, 0);

@@ -395,6 +395,14 @@ static enum mk_err fc_boothold(struct fc *fc, uint64_t deadline)
     }
     if (id.family == MK_FAMILY_RC76XX)
         fc->product = "9X07"; /* RC76xx images: SWI9X07H (seed 004) */
+    if (fc->product && fc->pkg->product[0] && strcasecmp(fc->product, fc->pkg->product) != 0) {
+        /* refuse before the module leaves normal mode */
+        mk_cli_fail(cli, MK_E_IMAGE_PRODUCT,
+                    "the images are built for product %s; this %s needs %s images. Nothing "
+                    "was changed on the module",
+                    fc->pkg->product, id.model, fc->product);
+        return MK_E_IMAGE_PRODUCT;
+    }
     fc_impref(fc, fc->old_fw, sizeof fc->old_fw);
     char line[400];
     snprintf(line, sizeof line, "%s %s runs %s; switching it to boot-and-hold (AT!BOOTHOLD)",
