@@ -143,6 +143,8 @@ static bool tag_is(const struct mk_firehose_msg *m, const char *name)
 
 static void data_add(struct ft *t, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (t->data_len + n > t->data_cap) {
         t->data_cap = (t->data_len + n) * 2;
         t->data = xrealloc(t->data, t->data_cap);

@@ -72,6 +72,16 @@ class Sim:
             self.err.close()
         self.proc = None
 
+    def sanitizer_report(self):
+        """What ASan/UBSan said about modemsim (builds with MK_SANITIZE), "" if nothing."""
+        try:
+            text = open(self.err_path, errors="replace").read()
+        except OSError:
+            return ""
+        bad = [l for l in text.splitlines()
+               if "runtime error" in l or "AddressSanitizer" in l or "LeakSanitizer" in l]
+        return "\n".join(bad)
+
     def ctl_send(self, *words):
         subprocess.run([MODEMSIM, "--ctl", self.ctl] + list(words), check=True)
 

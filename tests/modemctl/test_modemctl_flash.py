@@ -50,6 +50,7 @@ class Flash(unittest.TestCase):
     def tearDown(self):
         for s in self.sims:
             s.stop()
+            self.assertEqual(s.sanitizer_report(), "")
         self.wd.__exit__()
 
     def sim(self, profile="RC7620", *extra):
@@ -227,6 +228,52 @@ class Flash(unittest.TestCase):
         self.assertIn("QDL/DLOAD download mode", self.notes(events))
         self.assertTrue(events[-1]["ok"])
         self.assertIn(NEW, self.revision(s))
+
+
+class UsbDiscovery(unittest.TestCase):
+    """Without -d: the module is looked up in sysfs; a missing driver or ModemManager
+    holding the port is reported with its fix (fake sysfs/procfs trees)."""
+    TOOL = os.path.join(ft.BUILD, "tests", "modemctl", "mk_fakeusb_tool")
+
+    def setUp(self):
+        self.wd = ft.Workdir("usb")
+        self.sys = os.path.join(self.wd.path, "sys")
+        self.proc = os.path.join(self.wd.path, "proc")
+        os.makedirs(os.path.join(self.sys, "bus", "usb", "devices"))
+        os.makedirs(self.proc)
+        self.spk = ft.mkcwe(os.path.join(self.wd.path, "fw.spk"))
+        self.env = dict(os.environ, MODEMCTL_SYSFS=self.sys, MODEMCTL_PROCFS=self.proc)
+        self.env.pop("MODEMCTL_DEVICE", None)
+
+    def tearDown(self):
+        self.wd.__exit__()
+
+    def tool(self, *args):
+        import subprocess
+        subprocess.run([self.TOOL] + [str(a) for a in args], check=True)
+
+    def run_flash(self):
+        return ft.modemctl("flash", *ft.FAST, self.spk, env=self.env)
+
+    def test_nothing_on_usb(self):
+        rc, out, err = self.run_flash()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("no known cellular module found on USB", err)
+
+    def test_driver_missing(self):
+        self.tool(self.sys, "add", "3-1", "boothold", 59, "unbound")
+        rc, out, err = self.run_flash()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("1199:68c0", err)
+        self.assertIn("qcserial", err)
+
+    def test_modemmanager_holds_the_port(self):
+        self.tool(self.sys, "add", "3-1", "boothold", 59, "bound")
+        self.tool(self.proc, "proc", 812, "ModemManager", "/dev/ttyUSB0")
+        rc, out, err = self.run_flash()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("ModemManager", err)
+        self.assertIn("812", err)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ def main():
                 outcome["recovered"] += 1
             finally:
                 sim.stop()
+                if sim.sanitizer_report():
+                    failures.append("modemsim: " + sim.sanitizer_report())
         print("# power-cut sweep: %d packets per flash, %d cut points tried (%s) in %.1f s" %
               (total, len(points), "every packet" if arg == "all" else arg,
                time.monotonic() - t0))

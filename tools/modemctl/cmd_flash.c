@@ -676,19 +676,27 @@ static enum mk_err fc_usb_discover(struct fc *fc)
         const char *tty = cls.mode == MK_USB_MODE_NORMAL ? cls.at_tty : cls.dl_tty;
         if (!tty)
             tty = cls.at_tty ? cls.at_tty : cls.dl_tty;
-        struct mk_usb_diag diag;
-        if (!tty) {
-            mk_usb_diagnose(&fc->roots, &devs[i], &diag);
-            mk_cli_fail(fc->cli, diag.err ? diag.err : MK_E_NO_DRIVER, "%s",
-                        diag.msg[0] ? diag.msg : "no tty on the module");
-            return diag.err ? diag.err : MK_E_NO_DRIVER;
-        }
-        static char path[64];
-        snprintf(path, sizeof path, "/dev/%s", tty);
-        fc->cli->device = path;
         char line[300];
         mk_usb_describe(&devs[i], line, sizeof line);
         fc_event(fc, "info", line);
+        /* a driver missing, ModemManager holding the port: say so, with the fix */
+        struct mk_usb_diag diag;
+        enum mk_err de = mk_usb_diagnose(&fc->roots, &devs[i], &diag);
+        if (de == MK_OK && !tty)
+            de = MK_E_NO_DRIVER;
+        if (de != MK_OK) {
+            mk_cli_fail(fc->cli, de, "%s", diag.msg[0] ? diag.msg : "no tty on the module");
+            return de;
+        }
+        if (diag.msg[0])
+            fc_event(fc, "warn", diag.msg);
+        static char path[64];
+        snprintf(path, sizeof path, "/dev/%s", tty);
+        fc->cli->device = path;
+        memcpy(fc->usb_port, devs[i].port, sizeof fc->usb_port);
+        fc->vid = devs[i].vid;
+        fc->pid = devs[i].pid;
+        fc->devnum = devs[i].devnum;
         return MK_OK;
     }
     mk_cli_fail(fc->cli, MK_E_NOENT,
@@ -821,7 +829,7 @@ static int mk_flash_run(struct mk_cli *cli, int argc, char **argv)
     fc_loop_reset(fc);
     enum mk_err e = mk_cli_device_open_port(cli, true);
     if (e == MK_OK || e == MK_E_NOENT || e == MK_E_HANGUP || e == MK_E_IO) {
-        if (fc_usb_lookup(fc, mk_cli_device_path(cli), true) != MK_OK) {
+        if (!fc->usb_port[0] && fc_usb_lookup(fc, mk_cli_device_path(cli), true) != MK_OK) {
             mk_cli_fail(cli, MK_E_PORT_HELD, "%s cannot be used (see above)",
                         mk_cli_device_path(cli));
             mk_cli_pkg_free(&pkg);
