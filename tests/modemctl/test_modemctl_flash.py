@@ -221,6 +221,17 @@ class Flash(unittest.TestCase):
         self.assertEqual(rc, 16, err)
         self.assertIn("IMAGE_AUTH_FAILURE (0x25)", err)
 
+    def test_forced_sahara_without_hello(self):
+        # --protocol sahara skips detection; the HELLO is long gone: an unsolicited
+        # HELLO_RSP (as qdl sends) gets the boot-and-hold target going
+        s = self.sim("RC7620", "--hello-lost-ms", "1")
+        s.tp1_power_cycle()
+        events, _ = self.flash(s, "--protocol", "sahara", self.spk)
+        notes = self.notes(events)
+        self.assertIn("protocol forced to sahara", notes)
+        self.assertIn("unsolicited HELLO_RSP", notes)
+        self.assertTrue(events[-1]["ok"])
+
     def test_qdl_9x30(self):
         s = self.sim("RC7620", "--download-mode", "qdl")
         s.tp1_power_cycle()

@@ -524,7 +524,11 @@ static enum mk_err fc_session(struct fc *fc)
         files[i] = pkg->cwe[i].f;
     enum mk_err e;
     bool edl_pkg = pkg->nprograms > 0;
-    switch (r->target) {
+    enum mk_dl_target target = r->target;
+    if (target == MK_DL_TARGET_UNKNOWN && r->forced && r->proto == MK_DL_PROTO_SAHARA)
+        /* forced, and no HELLO to tell: what was given says which flow is meant */
+        target = edl_pkg ? MK_DL_TARGET_PBL_EDL : MK_DL_TARGET_SIERRA_BOOTHOLD;
+    switch (target) {
     case MK_DL_TARGET_PBL_EDL:
         if (!edl_pkg) {
             mk_cli_fail(cli, MK_E_EDL_PROGRAMMER,
