@@ -123,8 +123,9 @@ static int flash_once(const uint8_t *img, size_t len, unsigned payload, double r
 {
     char pl[16];
     snprintf(pl, sizeof pl, "%u", payload);
-    const char *args[] = {"--profile", "RC7620", "--boot-delay-ms", "0", "--dl-max-payload", pl,
-                          "--hello-lost-ms", "0", NULL};
+    const char *args[] = {
+        "--profile", "RC7620", "--boot-delay-ms", "0", "--dl-max-payload", pl, "--hello-lost-ms",
+        "0",         NULL};
     static struct mk_sim s;
     memset(&s, 0, sizeof s);
     if (mk_sim_start(&s, args) != 0 || mk_sim_wait_ready(&s, 10000) != 0)

@@ -92,8 +92,8 @@ enum mk_flash_stage {
 /* Passed to the progress callback at every stage change and after every block. */
 struct mk_flash_progress {
     enum mk_flash_stage stage;
-    const char *file;      /* file being sent (WRITE, FINALIZE, PROGRAMMER), else NULL */
-    unsigned index, count; /* its position among the files (0-based) */
+    const char *file;               /* file being sent (WRITE, FINALIZE, PROGRAMMER), else NULL */
+    unsigned index, count;          /* its position among the files (0-based) */
     uint64_t file_done, file_total; /* bytes of this file sent / to send */
     uint64_t done, total;           /* bytes of all files */
     uint64_t now_ms;                /* session clock */
@@ -106,18 +106,18 @@ enum mk_flash_note {
 };
 
 struct mk_flash_callbacks {
-    void (*progress)(void *ctx, const struct mk_flash_progress *p); /* may be NULL */
+    void (*progress)(void *ctx, const struct mk_flash_progress *p);     /* may be NULL */
     void (*note)(void *ctx, enum mk_flash_note kind, const char *text); /* may be NULL */
     void *ctx;
 };
 
 struct mk_flash_config {
     /* detection (dldetect.h) */
-    uint32_t hello_wait_ms; /* passive listening before the first probe; 3000 */
-    uint32_t probe_wait_ms; /* waiting for an answer to each probe; 2000 */
-    bool probe_at;          /* probe with "AT\r" first: an AT port is then reported as
-                               MK_DL_TARGET_AT instead of failing detection; false */
-    enum mk_dl_proto force; /* --protocol: MK_DL_PROTO_NONE = detect */
+    uint32_t hello_wait_ms;    /* passive listening before the first probe; 3000 */
+    uint32_t probe_wait_ms;    /* waiting for an answer to each probe; 2000 */
+    bool probe_at;             /* probe with "AT\r" first: an AT port is then reported as
+                                  MK_DL_TARGET_AT instead of failing detection; false */
+    enum mk_dl_proto force;    /* --protocol: MK_DL_PROTO_NONE = detect */
     uint16_t usb_vid, usb_pid; /* hint from USB discovery, 0 = unknown */
     /* waits */
     uint32_t cmd_timeout_ms;    /* each Sahara packet, Firehose response, QDL reply;
@@ -131,18 +131,18 @@ struct mk_flash_config {
     unsigned retries;           /* Sahara handshake restarts, re-sends after the zero-block
                                    NAK, QDL hello versions: 3 */
     /* Firehose */
-    uint64_t max_payload;        /* MaxPayloadSizeToTargetInBytes asked for: 1048576 */
-    const char *memory_name;     /* EDL configure MemoryName; NULL: "eMMC" */
-    uint32_t sector_size;        /* CWE <program> sector until the target's storage info
-                                    says otherwise: 4096 (libqmi's default, §2.5) */
-    uint32_t pages_per_block;    /* CWE <program> PAGES_PER_BLOCK default: 64 */
+    uint64_t max_payload;     /* MaxPayloadSizeToTargetInBytes asked for: 1048576 */
+    const char *memory_name;  /* EDL configure MemoryName; NULL: "eMMC" */
+    uint32_t sector_size;     /* CWE <program> sector until the target's storage info
+                                 says otherwise: 4096 (libqmi's default, §2.5) */
+    uint32_t pages_per_block; /* CWE <program> PAGES_PER_BLOCK default: 64 */
     /* images */
-    const char *expect_product;  /* CWE product the target needs ("9X07"); files built
-                                    for another product are refused before anything is
-                                    sent (MK_E_IMAGE_PRODUCT). NULL: no check */
-    bool verify_images;          /* check every CWE CRC before sending (a full read of
-                                    each file); true */
-    uint32_t qdl_chunk;          /* QDL ufwrite chunk: 1 MiB (libqmi) */
+    const char *expect_product; /* CWE product the target needs ("9X07"); files built
+                                   for another product are refused before anything is
+                                   sent (MK_E_IMAGE_PRODUCT). NULL: no check */
+    bool verify_images;         /* check every CWE CRC before sending (a full read of
+                                   each file); true */
+    uint32_t qdl_chunk;         /* QDL ufwrite chunk: 1 MiB (libqmi) */
     /* the caller's work buffer: file blocks pass through it (>= 4096 bytes; larger
      * buffers mean fewer, larger writes) */
     uint8_t *buf;
@@ -196,8 +196,8 @@ struct mk_flash {
     struct mk_flash_progress prog;
     uint64_t last_progress_ms;
     /* diagnostics */
-    char last_log[160];           /* last Firehose log line */
-    char msg[MK_FLASH_MSG_CAP];   /* what went wrong (or what was done), one line */
+    char last_log[160];         /* last Firehose log line */
+    char msg[MK_FLASH_MSG_CAP]; /* what went wrong (or what was done), one line */
 };
 
 /* Prepare a session on io. cfg is copied; cfg->buf must stay valid. */

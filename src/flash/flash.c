@@ -170,8 +170,8 @@ void fl_progress(struct mk_flash *fl, enum mk_flash_stage stage, bool force)
 
 const char *mk_flash_stage_name(enum mk_flash_stage stage)
 {
-    static const char *const names[] = {"detect", "handshake", "programmer", "configure", "write",
-                                        "finalize", "patch", "reset", "done"};
+    static const char *const names[] = {"detect",   "handshake", "programmer", "configure", "write",
+                                        "finalize", "patch",     "reset",      "done"};
     return (unsigned)stage < sizeof names / sizeof names[0] ? names[stage] : "?";
 }
 
@@ -616,7 +616,8 @@ static enum mk_err fl_fh_configure(struct mk_flash *fl, bool sierra)
         if (mk_firehose_build_configure(xml, sizeof xml, &c, &len) != MK_OK)
             return MK_E_NOSPC;
         struct mk_firehose_txn txn;
-        enum mk_err e = fl_fh_command(fl, xml, len, "configure", fl->cfg.cmd_timeout_ms, true, &txn);
+        enum mk_err e =
+            fl_fh_command(fl, xml, len, "configure", fl->cfg.cmd_timeout_ms, true, &txn);
         if (e)
             return e;
         uint64_t use = 0;
@@ -678,7 +679,8 @@ static enum mk_err fl_fh_reset(struct mk_flash *fl, bool sierra)
 
 /* ---- Sahara ---- */
 
-static enum mk_err fl_sahara_next(struct mk_flash *fl, uint64_t deadline, struct mk_sahara_event *ev)
+static enum mk_err fl_sahara_next(struct mk_flash *fl, uint64_t deadline,
+                                  struct mk_sahara_event *ev)
 {
     for (;;) {
         if (fl->in_head < fl->in_len) {
@@ -776,10 +778,9 @@ static enum mk_err fl_sahara_boothold(struct mk_flash *fl)
             continue;
         }
         if (e) {
-            static const char *const waits[] = {"waiting for the Sahara HELLO",
-                                                "waiting for CMD_READY",
-                                                "waiting for EXECUTE_RSP (0xFF00)",
-                                                "waiting for the 0xFF00 confirmation"};
+            static const char *const waits[] = {
+                "waiting for the Sahara HELLO", "waiting for CMD_READY",
+                "waiting for EXECUTE_RSP (0xFF00)", "waiting for the 0xFF00 confirmation"};
             fl_msg_wait(fl, e, waits[st], (uint32_t)wait);
             return e;
         }
@@ -882,8 +883,8 @@ static enum mk_err fl_sahara_programmer(struct mk_flash *fl, const struct mk_fla
 {
     enum { W_HELLO, W_READ, W_DONE } st = W_HELLO;
     bool provoked = false;
-    uint32_t wait = mk_dldetect_result(&fl->det)->have_hello ? fl->cfg.cmd_timeout_ms
-                                                             : fl->cfg.hello_wait_ms;
+    uint32_t wait =
+        mk_dldetect_result(&fl->det)->have_hello ? fl->cfg.cmd_timeout_ms : fl->cfg.hello_wait_ms;
     uint64_t deadline = fl_after(fl, wait);
     fl_progress(fl, MK_FLASH_STAGE_HANDSHAKE, true);
     for (;;) {
@@ -1012,15 +1013,14 @@ enum mk_err mk_flash_sierra(struct mk_flash *fl, const struct mk_flash_file *fil
     fl_progress(fl, MK_FLASH_STAGE_CONFIGURE, true);
     char xml[512];
     size_t len;
-    if ((e = fl_fh_simple(fl, mk_firehose_build_nop(xml, sizeof xml, MK_FIREHOSE_SIERRA, &len),
-                          xml, &len, "NOP")) != MK_OK)
+    if ((e = fl_fh_simple(fl, mk_firehose_build_nop(xml, sizeof xml, MK_FIREHOSE_SIERRA, &len), xml,
+                          &len, "NOP")) != MK_OK)
         return e;
     if ((e = fl_fh_configure(fl, true)) != MK_OK)
         return e;
-    if ((e = fl_fh_simple(fl,
-                          mk_firehose_build_getstorageinfo(xml, sizeof xml, MK_FIREHOSE_SIERRA, 0,
-                                                           &len),
-                          xml, &len, "getStorageInfo")) != MK_OK)
+    if ((e = fl_fh_simple(
+             fl, mk_firehose_build_getstorageinfo(xml, sizeof xml, MK_FIREHOSE_SIERRA, 0, &len),
+             xml, &len, "getStorageInfo")) != MK_OK)
         return e;
 
     fl->prog.count = (unsigned)n;

@@ -18,8 +18,8 @@ static enum mk_err fq_frame(struct mk_flash *fl, uint64_t deadline, struct mk_hd
     for (;;) {
         if (fl->in_head < fl->in_len) {
             size_t used = 0;
-            enum mk_step st = mk_hdlc_decode(&fl->hdlc, fl->in + fl->in_head,
-                                             fl->in_len - fl->in_head, &used, f);
+            enum mk_step st =
+                mk_hdlc_decode(&fl->hdlc, fl->in + fl->in_head, fl->in_len - fl->in_head, &used, f);
             fl->in_head += used;
             if (st == MK_PENDING)
                 continue;
@@ -65,8 +65,8 @@ static void fq_msg(struct mk_flash *fl, const char *what, const char *detail, ui
  * Wait for a packet of type want. A QDL ERROR reply ends the wait with MK_E_QDL (*out
  * holds it, so the caller can decide it is harmless); other packets are skipped.
  */
-static enum mk_err fq_wait(struct mk_flash *fl, enum mk_qdl_type want, uint32_t ms, const char *what,
-                           struct mk_qdl_pkt *out)
+static enum mk_err fq_wait(struct mk_flash *fl, enum mk_qdl_type want, uint32_t ms,
+                           const char *what, struct mk_qdl_pkt *out)
 {
     uint64_t deadline = fl_after(fl, ms);
     for (;;) {

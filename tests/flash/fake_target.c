@@ -13,15 +13,15 @@
 #include "modemkit/sahara.h"
 
 enum {
-    S_WAIT_RSP,  /* Sahara: HELLO sent, waiting for HELLO_RSP */
-    S_CMD,       /* Sierra: command mode */
-    S_EXEC,      /* Sierra: EXECUTE_RSP sent */
-    S_READ,      /* EDL: READ_DATA sent, raw bytes expected */
-    S_EDL_END,   /* EDL: END_IMAGE_TX sent, waiting for DONE */
-    S_FH,        /* Firehose commands */
-    S_FH_RAW,    /* Firehose program data */
-    S_QDL,       /* QDL frames */
-    S_QDL_RAW,   /* QDL ufwrite data */
+    S_WAIT_RSP, /* Sahara: HELLO sent, waiting for HELLO_RSP */
+    S_CMD,      /* Sierra: command mode */
+    S_EXEC,     /* Sierra: EXECUTE_RSP sent */
+    S_READ,     /* EDL: READ_DATA sent, raw bytes expected */
+    S_EDL_END,  /* EDL: END_IMAGE_TX sent, waiting for DONE */
+    S_FH,       /* Firehose commands */
+    S_FH_RAW,   /* Firehose program data */
+    S_QDL,      /* QDL frames */
+    S_QDL_RAW,  /* QDL ufwrite data */
     S_DEAD,
 };
 
@@ -310,10 +310,20 @@ static bool edl_next_read(struct ft *t)
     size_t head = len < 64 ? len : 64, tail = len - head < 100 ? len - head : 100;
     uint64_t off, n;
     switch (t->read_step++) {
-    case 0: off = 0; n = head; break;
-    case 1: off = len - tail; n = tail; break;
-    case 2: off = head; n = len - head - tail; break;
-    default: return false;
+    case 0:
+        off = 0;
+        n = head;
+        break;
+    case 1:
+        off = len - tail;
+        n = tail;
+        break;
+    case 2:
+        off = head;
+        n = len - head - tail;
+        break;
+    default:
+        return false;
     }
     if (n == 0)
         return edl_next_read(t);

@@ -36,8 +36,8 @@ enum ft_silent {
     FT_SILENT_NOP,       /* Firehose commands, by name */
     FT_SILENT_CONFIGURE,
     FT_SILENT_STORAGE,
-    FT_SILENT_PROGRAM,   /* no rawmode ACK */
-    FT_SILENT_FINAL,     /* no final ACK after the data */
+    FT_SILENT_PROGRAM, /* no rawmode ACK */
+    FT_SILENT_FINAL,   /* no final ACK after the data */
     FT_SILENT_POWER,
     FT_SILENT_QDL_HELLO,
     FT_SILENT_QDL_OPEN,
@@ -61,33 +61,33 @@ struct ft {
     struct mk_clock clock;
     /* knobs */
     enum ft_kind kind;
-    bool initial_hello;       /* send HELLO at start (it may also be "lost") */
-    bool restart_once;        /* first HELLO_RSP answered END_IMAGE_TX(INVALID_COMMAND)+HELLO */
+    bool initial_hello; /* send HELLO at start (it may also be "lost") */
+    bool restart_once;  /* first HELLO_RSP answered END_IMAGE_TX(INVALID_COMMAND)+HELLO */
     enum ft_silent silent;
     enum ft_zero_nak zero_nak;
-    const char *nak_cmd;      /* Firehose command (tag) to NAK, e.g. "getStorageInfo" */
-    bool nak_final;           /* NAK after the data */
-    const char *product;      /* CWE product the target accepts; NULL: any */
-    uint32_t max_payload;     /* named in the configure NAK; default 8192 */
-    uint32_t sector_size;     /* announced in getStorageInfo logs; 0: none */
+    const char *nak_cmd;       /* Firehose command (tag) to NAK, e.g. "getStorageInfo" */
+    bool nak_final;            /* NAK after the data */
+    const char *product;       /* CWE product the target accepts; NULL: any */
+    uint32_t max_payload;      /* named in the configure NAK; default 8192 */
+    uint32_t sector_size;      /* announced in getStorageInfo logs; 0: none */
     uint32_t end_image_status; /* EDL: END_IMAGE_TX status */
     const uint8_t *programmer; /* EDL: what the target expects to receive */
     size_t programmer_len;
-    uint8_t qdl_version;      /* QDL: only this HELLO version is accepted (6) */
-    bool qdl_bad_seq;         /* QDL: ack carries a wrong sequence number */
+    uint8_t qdl_version; /* QDL: only this HELLO version is accepted (6) */
+    bool qdl_bad_seq;    /* QDL: ack carries a wrong sequence number */
     uint16_t qdl_open_status;
-    uint32_t final_delay_ms;  /* final ACK delay */
-    bool hangup_on_reset;     /* power reset / QDL reset: the port goes away */
+    uint32_t final_delay_ms; /* final ACK delay */
+    bool hangup_on_reset;    /* power reset / QDL reset: the port goes away */
     /* records */
-    char cmds[2048];          /* Firehose tags received, space-separated */
+    char cmds[2048]; /* Firehose tags received, space-separated */
     unsigned naks, programs, patches, resets, hellos, junk, reads, reads64;
-    uint8_t *data;            /* raw data received (program / ufwrite), in order */
+    uint8_t *data; /* raw data received (program / ufwrite), in order */
     size_t data_len, data_cap;
-    size_t zero_tail;         /* zero bytes seen after a program's data */
-    char program_attrs[512];  /* attributes of the last <program> */
-    uint8_t qdl_header[400];  /* header carried by the QDL ufopen */
+    size_t zero_tail;        /* zero bytes seen after a program's data */
+    char program_attrs[512]; /* attributes of the last <program> */
+    uint8_t qdl_header[400]; /* header carried by the QDL ufopen */
     unsigned qdl_writes;
-    size_t host_bytes;        /* everything the host wrote */
+    size_t host_bytes; /* everything the host wrote */
     uint8_t first_write[64];
     size_t first_write_len;
     /* private */

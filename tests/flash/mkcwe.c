@@ -39,23 +39,40 @@ int main(int argc, char **argv)
     int have_flip = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
-        if (!strcmp(o, "--product")) p.product = v;
-        else if (!strcmp(o, "--firmware")) p.firmware = v;
-        else if (!strcmp(o, "--carrier")) p.carrier = v;
-        else if (!strcmp(o, "--config")) p.config = v;
-        else if (!strcmp(o, "--sku")) p.sku = v;
-        else if (!strcmp(o, "--device")) p.device = v;
-        else if (!strcmp(o, "--top")) p.top_type = v;
-        else if (!strcmp(o, "--top-version")) p.top_version = v;
-        else if (!strcmp(o, "--boot-version")) p.boot_version = v;
-        else if (!strcmp(o, "--nvup-version")) p.nvup_version = v;
-        else if (!strcmp(o, "--boot")) p.boot_len = strtoul(v, NULL, 0);
-        else if (!strcmp(o, "--appl")) p.appl_len = strtoul(v, NULL, 0);
-        else if (!strcmp(o, "--modm")) p.modm_len = strtoul(v, NULL, 0);
-        else if (!strcmp(o, "--nvup")) p.nvup_len = strtoul(v, NULL, 0);
-        else if (!strcmp(o, "--seed")) p.seed = (uint32_t)strtoul(v, NULL, 0);
-        else if (!strcmp(o, "--flip")) { flip = strtoll(v, NULL, 0); have_flip = 1; }
-        else {
+        if (!strcmp(o, "--product"))
+            p.product = v;
+        else if (!strcmp(o, "--firmware"))
+            p.firmware = v;
+        else if (!strcmp(o, "--carrier"))
+            p.carrier = v;
+        else if (!strcmp(o, "--config"))
+            p.config = v;
+        else if (!strcmp(o, "--sku"))
+            p.sku = v;
+        else if (!strcmp(o, "--device"))
+            p.device = v;
+        else if (!strcmp(o, "--top"))
+            p.top_type = v;
+        else if (!strcmp(o, "--top-version"))
+            p.top_version = v;
+        else if (!strcmp(o, "--boot-version"))
+            p.boot_version = v;
+        else if (!strcmp(o, "--nvup-version"))
+            p.nvup_version = v;
+        else if (!strcmp(o, "--boot"))
+            p.boot_len = strtoul(v, NULL, 0);
+        else if (!strcmp(o, "--appl"))
+            p.appl_len = strtoul(v, NULL, 0);
+        else if (!strcmp(o, "--modm"))
+            p.modm_len = strtoul(v, NULL, 0);
+        else if (!strcmp(o, "--nvup"))
+            p.nvup_len = strtoul(v, NULL, 0);
+        else if (!strcmp(o, "--seed"))
+            p.seed = (uint32_t)strtoul(v, NULL, 0);
+        else if (!strcmp(o, "--flip")) {
+            flip = strtoll(v, NULL, 0);
+            have_flip = 1;
+        } else {
             fprintf(stderr, "mk_mkcwe: unknown option %s\n", o);
             return 2;
         }

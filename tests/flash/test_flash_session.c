@@ -156,7 +156,7 @@ MK_TEST(sierra_two_files_bytes_on_the_wire)
     /* the flow, command by command: the command after each file's zero block (the 2nd
      * program, then power) was NAKed once and sent again, and nothing else */
     MK_CHECK_EQ_STR(t.cmds, "NOP configure getStorageInfo program program program power power");
-    MK_CHECK_EQ_INT(t.naks, 3); /* configure (names the size) + two zero-block NAKs */
+    MK_CHECK_EQ_INT(t.naks, 3);     /* configure (names the size) + two zero-block NAKs */
     MK_CHECK_EQ_INT(t.programs, 2); /* programs accepted */
     MK_CHECK_EQ_INT(t.resets, 1);
     MK_CHECK_EQ_INT(fl.payload, 8192);
@@ -460,7 +460,10 @@ static uint8_t programmer[9000];
 
 static struct mk_flash_file prog_file(struct mem *m)
 {
-    memcpy(programmer, "\x7f" "ELF", 4);
+    memcpy(programmer,
+           "\x7f"
+           "ELF",
+           4);
     for (size_t i = 4; i < sizeof programmer; i++)
         programmer[i] = (uint8_t)(i * 7 + 3);
     *m = (struct mem){programmer, sizeof programmer};
@@ -487,14 +490,19 @@ MK_TEST(edl_programmer_then_rawprogram_and_patch)
     struct mk_flash_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].kind = MK_FLASH_OP_PROGRAM;
-    ops[0].region = (struct mk_firehose_region){.sector_size = 4096, .num_sectors = 64,
-                                                .start_sector = "128", .filename = "modem.img",
+    ops[0].region = (struct mk_firehose_region){.sector_size = 4096,
+                                                .num_sectors = 64,
+                                                .start_sector = "128",
+                                                .filename = "modem.img",
                                                 .label = "modem"};
     ops[0].file = (struct mk_flash_file){mem_read, &mem_b, len_b, "modem.img"};
     ops[1].kind = MK_FLASH_OP_PATCH;
-    ops[1].patch = (struct mk_firehose_patch){.sector_size = 4096, .byte_offset = "0",
-                                              .filename = "DISK", .size_in_bytes = 4,
-                                              .start_sector = "0", .value = "0"};
+    ops[1].patch = (struct mk_firehose_patch){.sector_size = 4096,
+                                              .byte_offset = "0",
+                                              .filename = "DISK",
+                                              .size_in_bytes = 4,
+                                              .start_sector = "0",
+                                              .value = "0"};
     ops[2].kind = MK_FLASH_OP_PATCH; /* a patch for a host file: not sent */
     ops[2].patch = ops[1].patch;
     ops[2].patch.filename = "gpt_main0.bin";

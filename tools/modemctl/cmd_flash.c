@@ -36,7 +36,7 @@ struct fc {
     struct mk_cli *cli;
     /* options */
     enum mk_dl_proto proto;
-    bool boothold;               /* --boothold: the port is the AT port, switch first */
+    bool boothold; /* --boothold: the port is the AT port, switch first */
     uint32_t hello_wait_ms, probe_wait_ms, cmd_timeout_ms, final_wait_ms, reboot_timeout_ms;
     const char *power_cycle_cmd, *boot_pin_cmd, *expect_version, *usb_sel, *memory;
     /* what to send */
@@ -182,14 +182,14 @@ static void fc_on_progress(void *ctx, const struct mk_flash_progress *p)
                 (unsigned long long)p->file_total);
         break;
     case MK_FLASH_STAGE_FINALIZE:
-        fprintf(stderr, "modemctl: %s sent; waiting for the module to check and write it "
-                        "(up to %u s)\n",
+        fprintf(stderr,
+                "modemctl: %s sent; waiting for the module to check and write it "
+                "(up to %u s)\n",
                 p->file ? p->file : "", fc->final_wait_ms / 1000);
         break;
     case MK_FLASH_STAGE_DONE: {
         double all = (double)(now - fc->t0_ms) / 1000.0;
-        fprintf(stderr, "modemctl: done: %llu bytes in %.1f s\n", (unsigned long long)p->done,
-                all);
+        fprintf(stderr, "modemctl: done: %llu bytes in %.1f s\n", (unsigned long long)p->done, all);
         break;
     }
     default:
@@ -497,8 +497,8 @@ static enum mk_err fc_detect(struct fc *fc, bool probe_at, uint64_t deadline)
             return e;
         }
         if (e == MK_E_TIMEOUT) {
-            mk_cli_fail(cli, MK_E_NOENT, "%s did not appear within %u s",
-                        mk_cli_device_path(cli), fc->reboot_timeout_ms / 1000);
+            mk_cli_fail(cli, MK_E_NOENT, "%s did not appear within %u s", mk_cli_device_path(cli),
+                        fc->reboot_timeout_ms / 1000);
             return MK_E_NOENT;
         }
         if (e != MK_OK) {
@@ -553,8 +553,8 @@ static enum mk_err fc_session(struct fc *fc)
         return MK_E_DETECT;
     default: /* Sierra boot-and-hold, or a Firehose already running */
         if (edl_pkg)
-            e = mk_flash_edl(&fc->fl, pkg->have_programmer ? &pkg->programmer.f : NULL,
-                             pkg->ops, pkg->nops);
+            e = mk_flash_edl(&fc->fl, pkg->have_programmer ? &pkg->programmer.f : NULL, pkg->ops,
+                             pkg->nops);
         else
             e = mk_flash_sierra(&fc->fl, files, pkg->ncwe);
     }
@@ -761,19 +761,44 @@ static int mk_flash_run(struct mk_cli *cli, int argc, char **argv)
             else
                 ok = false;
             break;
-        case 'P': programmer = optarg; break;
-        case 'B': fc->boothold = true; break;
-        case 'H': fc->hello_wait_ms = secs_ms(optarg, &ok); break;
-        case 'W': fc->probe_wait_ms = secs_ms(optarg, &ok); break;
-        case 'C': fc->cmd_timeout_ms = secs_ms(optarg, &ok); break;
-        case 'F': fc->final_wait_ms = secs_ms(optarg, &ok); break;
-        case 'R': fc->reboot_timeout_ms = secs_ms(optarg, &ok); break;
-        case 'X': fc->power_cycle_cmd = optarg; break;
-        case 'T': fc->boot_pin_cmd = optarg; break;
-        case 'E': fc->expect_version = optarg; break;
-        case 'U': fc->usb_sel = optarg; break;
-        case 'M': fc->memory = optarg; break;
-        default: return mk_cli_usage_error(cli, "unknown option");
+        case 'P':
+            programmer = optarg;
+            break;
+        case 'B':
+            fc->boothold = true;
+            break;
+        case 'H':
+            fc->hello_wait_ms = secs_ms(optarg, &ok);
+            break;
+        case 'W':
+            fc->probe_wait_ms = secs_ms(optarg, &ok);
+            break;
+        case 'C':
+            fc->cmd_timeout_ms = secs_ms(optarg, &ok);
+            break;
+        case 'F':
+            fc->final_wait_ms = secs_ms(optarg, &ok);
+            break;
+        case 'R':
+            fc->reboot_timeout_ms = secs_ms(optarg, &ok);
+            break;
+        case 'X':
+            fc->power_cycle_cmd = optarg;
+            break;
+        case 'T':
+            fc->boot_pin_cmd = optarg;
+            break;
+        case 'E':
+            fc->expect_version = optarg;
+            break;
+        case 'U':
+            fc->usb_sel = optarg;
+            break;
+        case 'M':
+            fc->memory = optarg;
+            break;
+        default:
+            return mk_cli_usage_error(cli, "unknown option");
         }
         if (!ok)
             return mk_cli_usage_error(cli, "bad value '%s'", optarg);
@@ -807,11 +832,11 @@ static int mk_flash_run(struct mk_cli *cli, int argc, char **argv)
     }
     if (pkg.ncwe) {
         char line[256];
-        snprintf(line, sizeof line, "%zu image file(s): product %s, firmware %s, config %s, "
-                                    "carrier %s",
-                 pkg.ncwe, pkg.product[0] ? pkg.product : "-",
-                 pkg.firmware[0] ? pkg.firmware : "-", pkg.config[0] ? pkg.config : "-",
-                 pkg.carrier[0] ? pkg.carrier : "-");
+        snprintf(line, sizeof line,
+                 "%zu image file(s): product %s, firmware %s, config %s, "
+                 "carrier %s",
+                 pkg.ncwe, pkg.product[0] ? pkg.product : "-", pkg.firmware[0] ? pkg.firmware : "-",
+                 pkg.config[0] ? pkg.config : "-", pkg.carrier[0] ? pkg.carrier : "-");
         fc_event(fc, "info", line);
     } else {
         char line[256];

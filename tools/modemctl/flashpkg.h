@@ -37,8 +37,7 @@ struct mk_cli_pkg {
  */
 enum mk_err mk_cli_pkg_add(struct mk_cli_pkg *pkg, const char *arg, char *why, size_t cap);
 /* Sets the programmer explicitly (--programmer). */
-enum mk_err mk_cli_pkg_programmer(struct mk_cli_pkg *pkg, const char *path, char *why,
-                                  size_t cap);
+enum mk_err mk_cli_pkg_programmer(struct mk_cli_pkg *pkg, const char *path, char *why, size_t cap);
 /* After the arguments: a package without a programmer looks for one next to its XML. */
 void mk_cli_pkg_finish(struct mk_cli_pkg *pkg);
 void mk_cli_pkg_free(struct mk_cli_pkg *pkg);
