@@ -882,7 +882,8 @@ static enum mk_err fl_sahara_boothold(struct mk_flash *fl)
 static enum mk_err fl_sahara_programmer(struct mk_flash *fl, const struct mk_flash_file *prog)
 {
     enum { W_HELLO, W_READ, W_DONE } st = W_HELLO;
-    bool provoked = false;
+    bool provoked = false, served = false;
+    unsigned restarts = 0;
     uint32_t wait =
         mk_dldetect_result(&fl->det)->have_hello ? fl->cfg.cmd_timeout_ms : fl->cfg.hello_wait_ms;
     uint64_t deadline = fl_after(fl, wait);
@@ -935,8 +936,17 @@ static enum mk_err fl_sahara_programmer(struct mk_flash *fl, const struct mk_fla
                 return MK_E_EDL_PROGRAMMER;
             }
             fl->prog.stage = MK_FLASH_STAGE_PROGRAMMER;
+            served = true;
             if ((e = fl_send_file(fl, prog, off, len, fl->cfg.cap, NULL)) != MK_OK)
                 return e;
+        } else if (p->cmd == MK_SAHARA_END_IMAGE_TX && st != W_DONE && !served &&
+                   p->u.end_image.status == MK_SAHARA_STATUS_INVALID_COMMAND &&
+                   restarts < fl->cfg.retries) {
+            /* a probe (or a packet it garbled) was refused: a fresh HELLO follows (§7.2) */
+            restarts++;
+            fl_note(fl, MK_FLASH_NOTE_WARN,
+                    "END_IMAGE_TX(INVALID_COMMAND): restarting the Sahara handshake");
+            st = W_HELLO;
         } else if (p->cmd == MK_SAHARA_END_IMAGE_TX && st != W_DONE) {
             if (p->u.end_image.status != MK_SAHARA_STATUS_SUCCESS) {
                 fl_msg_sahara_status(fl, "while loading the programmer", p->u.end_image.status);

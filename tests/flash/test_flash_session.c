@@ -537,6 +537,29 @@ MK_TEST(edl_programmer_then_rawprogram_and_patch)
     ft_free(&t);
 }
 
+/* A PBL that refused a probe first: END_IMAGE_TX(INVALID_COMMAND), then a fresh HELLO. */
+MK_TEST(edl_restart_after_invalid_command)
+{
+    images();
+    struct ft t;
+    ft_init(&t, FT_EDL, 55, 4);
+    struct mem pm;
+    struct mk_flash_file prog = prog_file(&pm);
+    t.programmer = programmer;
+    t.programmer_len = sizeof programmer;
+    t.restart_once = true;
+    ft_start(&t);
+    struct mk_flash_config c;
+    struct rec r;
+    cfg_for(&c, &r);
+    struct mk_flash fl;
+    mk_flash_init(&fl, &t.io, &t.clock, &c);
+    MK_CHECK_EQ_INT(mk_flash_edl(&fl, &prog, NULL, 0), MK_OK);
+    MK_CHECK_EQ_INT(t.hellos, 2);
+    MK_CHECK_EQ_INT(t.data_len, sizeof programmer);
+    ft_free(&t);
+}
+
 MK_TEST(edl_programmer_rejected_or_missing)
 {
     images();
