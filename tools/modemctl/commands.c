@@ -4,9 +4,15 @@
 
 extern const struct mk_cli_cmd mk_cmd_info;
 extern const struct mk_cli_cmd mk_cmd_at;
+extern const struct mk_cli_cmd mk_cmd_image_info;
+extern const struct mk_cli_cmd mk_cmd_image_verify;
+extern const struct mk_cli_cmd mk_cmd_flash;
 
 const struct mk_cli_cmd *const mk_cli_commands[] = {
     &mk_cmd_info,
     &mk_cmd_at,
+    &mk_cmd_image_info,
+    &mk_cmd_image_verify,
+    &mk_cmd_flash,
     NULL,
 };
