@@ -118,5 +118,36 @@ run "$modemctl" -d "$sa_link" info || fail "modemctl info"
 grep -q '"mqtt_credentials":false' "$work/info1.json" || fail "info should report no credentials"
 done_step "modemctl info names the firmware, the missing capability, the evidence and the fix"
 
+# ---------------------------------------------------------------------------------------
+step "An RC7620 stuck in a reboot loop after a bad update is recovered in download mode (seeds 002, 004)"
+mkcwe=$bin/tests/flash/mk_mkcwe
+spk=$work/RC76xx_Release9.0.1_GENERIC_GCF_7620.spk
+say "Sierra's release images are not redistributable; the demo builds a synthetic one with the"
+say "same structure (SPK holding BOOT, APPL and an NVUP carrier package, every CRC valid):"
+"$mkcwe" "$spk" --firmware 00.08.24.02 --carrier GENERIC --config 001.110_000 >/dev/null ||
+  fail "building the test image"
+run "$modemctl" image info "$spk" || fail "modemctl image info"
+# The module enumerates for ~1.5 s, vanishes for ~2.5 s, again and again (seed 004 saw 2-3 s
+# and 10-15 s; scaled down so the demo does not take minutes).
+start_sim rc --profile RC7620 --fault bootloop=1500/2500
+rc_link=$sim_link; rc_ctl=$sim_ctl
+say "The module keeps rebooting. modemctl notices and says what to do (exit code 18):"
+expect_rc 18 "$modemctl" -d "$rc_link" flash --reboot-timeout 30 "$spk"
+say "The operator holds TP1 low and power-cycles the module (on the bench: modemsim --ctl):"
+run "$modemsim" --ctl "$rc_ctl" tp1 on || fail "tp1 on"
+run "$modemsim" --ctl "$rc_ctl" power-cycle || fail "power-cycle"
+for i in $(seq 200); do [ -e "$rc_link" ] && break; sleep 0.05; done
+run "$modemsim" --ctl "$rc_ctl" tp1 off || fail "tp1 off"
+say "Another program opens the port first and swallows the one-shot Sahara HELLO, as in"
+say "seed 004 (qmi-firmware-update then gave up: 'unsupported download protocol'):"
+printf '%s$ head -c 48 %s | od -An -tx1%s\n' "$dim" "$rc_link" "$reset"
+timeout 5 head -c 48 <"$rc_link" | od -An -tx1 | sed 's/^/    /'
+say "modemctl listens, provokes a new HELLO, keeps every byte, and flashes:"
+run "$modemctl" -d "$rc_link" flash --reboot-timeout 30 "$spk" || fail "modemctl flash"
+"$modemctl" -d "$rc_link" --json info >"$work/rc.json" || fail "modemctl info after flashing"
+grep -q '00.08.24.02' "$work/rc.json" || fail "the module does not run 00.08.24.02"
+run "$modemctl" -d "$rc_link" at 'AT!IMPREF?' || fail "AT!IMPREF?"
+done_step "the RC7620 runs SWI9X07H_00.08.24.02 and no longer reboots"
+
 say ""
 say "${bold}Story complete: every step done.${reset}"
