@@ -253,7 +253,7 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
     uint32_t wait_ms = cli->timeout_ms && cli->timeout_ms < 25000 ? cli->timeout_ms : 25000;
     e = mk_cli_sync(d, mk_posix_now_ms() + wait_ms);
     d->urcs_live = true;
-    if (e != MK_OK)
+    if (e != MK_OK && !cli->quiet_open)
         fprintf(stderr, "modemctl: %s does not answer AT commands (%s); is it the AT port?\n",
                 cli->device, mk_strerror(e));
     return e;
