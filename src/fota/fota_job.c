@@ -445,6 +445,7 @@ static enum mk_err mk_fota_transfer(struct mk_fota_job *job)
     job->stats.resumed_from = resume;
     if ((e = mk_fota_save(job)) != MK_OK)
         return e;
+    job->fresh = false; /* from here on the module's copy is this job's */
     mk_fota_phase(job, "transfer");
     if (resume == total) {
         mk_fota_note(job, "the module already holds the whole delta", NULL, NULL);
