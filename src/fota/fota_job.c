@@ -70,9 +70,9 @@ static void mk_fota_msg(struct mk_fota_job *job, const char *a, const char *b, c
 /* Appends to job->msg. */
 static void mk_fota_msg_add(struct mk_fota_job *job, const char *a)
 {
+    size_t len = strlen(job->msg);
     struct mk_sb sb;
-    mk_sb_init(&sb, job->msg, sizeof job->msg);
-    sb.len = strlen(job->msg);
+    mk_sb_init(&sb, job->msg + len, sizeof job->msg - len);
     mk_sb_puts(&sb, a);
 }
 

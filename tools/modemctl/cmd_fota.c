@@ -496,8 +496,10 @@ static int mk_fota_apply_run(struct mk_cli *cli, int argc, char **argv)
     e = mk_fota_run(job, &cfg, &hp->pkg);
     mk_host_progress_flush(&actx.progress);
     rc = mk_cli_exit_code(e);
-    if (cli->json) {
+    if (cli->json)
         mk_fota_result_json(job, e, rc, jpath);
+    if (e == MK_OK && cli->json) {
+        /* the result object says it all */
     } else if (e == MK_OK) {
         printf("fota: success: %s\n", job->msg);
         if (!job->stats.already)
