@@ -285,6 +285,8 @@ static enum mk_err mk_fota_wait_back(struct mk_fota_job *job, bool expect_reboot
             }
             if (e == MK_E_HANGUP && !job->urc_activity)
                 silent_resets++;
+            else if (e != MK_E_HANGUP && e != MK_E_TIMEOUT)
+                return e; /* waiting cannot fix it */
             continue;
         }
         e = mk_at_pump(ch, 200);
