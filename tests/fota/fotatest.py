@@ -195,6 +195,9 @@ def apply_until_done(sim, pkg, jdir, extra=(), tries=4, timeout=120):
     args = ["-d", sim.link, "--json", "fota", "apply", pkg, "--journal", jdir,
             "--reboot-timeout", "20"] + list(extra)
     for i in range(tries):
+        if i:
+            # as a user would: run again once the module's port is there
+            wait_for(lambda: os.path.exists(sim.link), 30, "the module's port")
         rc, out, err = run(args if i == 0 else args + ["--resume"], timeout=timeout)
         try:
             res = final_result(out)

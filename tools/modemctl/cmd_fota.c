@@ -345,10 +345,12 @@ static void mk_fota_result_json(const struct mk_fota_job *job, enum mk_err e, in
 
 /* Opens the device; while an update may be running (the module does not answer AT, or
  * is away between reboots) it keeps trying until deadline and accepts a port that is
- * open but silent: the job then waits for the module itself. */
+ * open but silent: the job then waits for the module itself. A module that resets while
+ * the port is being opened (it hangs up) is waited for the same way. */
 static enum mk_err mk_fota_open_device(struct mk_cli *cli, bool update_running,
                                        uint64_t deadline)
 {
+    bool patient = update_running;
     cli->quiet_open = update_running;
     if (update_running && !cli->timeout_ms)
         cli->timeout_ms = 5000;
@@ -360,7 +362,13 @@ static enum mk_err mk_fota_open_device(struct mk_cli *cli, bool update_running,
         if (update_running && port && port->fd >= 0 && cli->chan)
             return MK_OK;
         mk_cli_device_close(cli);
-        if (!update_running || mk_posix_now_ms() >= deadline)
+        if (e == MK_E_HANGUP && !patient) {
+            fprintf(stderr, "fota: the module reset while the port was opened; waiting for "
+                            "it\n");
+            patient = true;
+            cli->quiet_open = true;
+        }
+        if (!patient || mk_posix_now_ms() >= deadline)
             return e;
         mk_posix_sleep_ms(200);
     }
