@@ -50,9 +50,9 @@ static int sim_start(struct sim *s, const char *profile, unsigned baud)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(MK_MODEMSIM_PATH, "modemsim", "--profile", profile, "--link", s->link, "--baud",
-              rate, "--boot-delay-ms", "0", "--sim-delay-ms", "0", "--fs-size", "16777216",
-              "--max-write", "4096", (char *)NULL);
+        execl(MK_MODEMSIM_PATH, "modemsim", "--profile", profile, "--link", s->link, "--baud", rate,
+              "--boot-delay-ms", "0", "--sim-delay-ms", "0", "--fs-size", "16777216", "--max-write",
+              "4096", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -116,8 +116,8 @@ static int run(const char *method_name, unsigned baud, size_t size)
     struct mk_at_chan ch;
     struct timing tm;
     memset(&tm, 0, sizeof tm);
-    struct mk_at_config cfg = {.line_buf = linebuf, .line_cap = sizeof linebuf,
-                               .trace = on_trace, .trace_user = &tm};
+    struct mk_at_config cfg = {
+        .line_buf = linebuf, .line_cap = sizeof linebuf, .trace = on_trace, .trace_user = &tm};
     if (mk_posix_port_open(&port, s.link, NULL) != MK_OK) {
         fprintf(stderr, "cannot open %s: %s\n", s.link, port.msg);
         sim_stop(&s);
@@ -165,10 +165,11 @@ static int run(const char *method_name, unsigned baud, size_t size)
     double eff = (double)size / secs / line_bps;
     /* what a perfect host still pays per chunk: the command line on the way out, and the
      * line waiting while the prompt and the final OK come back */
-    size_t cmd_len = m == MK_FOTA_METHOD_CFOTA ? strlen("AT+CFSWFILE=1,\"update.zip\",1,10240,2778\r")
-                                              : strlen("AT+CFTRANRX=\"F:/update.zip\",32768,100,1015808\r");
+    size_t cmd_len = m == MK_FOTA_METHOD_CFOTA
+                         ? strlen("AT+CFSWFILE=1,\"update.zip\",1,10240,2778\r")
+                         : strlen("AT+CFTRANRX=\"F:/update.zip\",32768,100,1015808\r");
     size_t answers = m == MK_FOTA_METHOD_CFOTA ? strlen("\r\nDOWNLOAD\r\n") + strlen("\r\nOK\r\n")
-                                              : strlen("\r\n>") + strlen("\r\nOK\r\n");
+                                               : strlen("\r\n>") + strlen("\r\nOK\r\n");
     double bound = (double)chunk / (double)(chunk + cmd_len + answers);
     double ideal_s = (double)size / line_bps / bound;
     double gap_ms = (secs - ideal_s) * 1000.0 / (double)n_chunks;

@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mk_fota_reader rd = {rd_read, &b, size};
     struct mk_fota_pkg pkg;
     char why[200];
-    if (mk_fota_pkg_open(&pkg, &rd, man, sizeof man, work, sizeof work, why, sizeof why) ==
-        MK_OK)
+    if (mk_fota_pkg_open(&pkg, &rd, man, sizeof man, work, sizeof work, why, sizeof why) == MK_OK)
         (void)mk_fota_pkg_check_delta(&pkg, work, sizeof work, why, sizeof why);
     struct mk_fota_manifest m;
     if (mk_fota_manifest_parse((const char *)data, size, &m, why, sizeof why) == MK_OK) {
