@@ -402,7 +402,7 @@ static enum mk_err mk_fota_fetch(struct mk_fota_job *job)
     if (status >= 0)
         mk_fota_msg_add(job, mk_fota_num(num, status));
     mk_fota_msg_add(job, ")");
-    return MK_E_NET;
+    return MK_E_FOTA_FAILED;
 }
 
 static enum mk_err mk_fota_transfer(struct mk_fota_job *job)
