@@ -115,6 +115,8 @@ static void boot_step(struct sim *s, void *ctx, intptr_t arg)
     (void)ctx;
     int i = (int)arg;
     size_t len;
+    if (s->fw_hold)
+        return; /* updating or boot-looping (cmd_fota.c): the AT firmware never starts */
     const char *u = boot_urc(s, i, &len);
     if (s->power == SIM_POWER_SILENT) {
         s->power = SIM_POWER_SIMWAIT;

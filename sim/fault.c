@@ -26,6 +26,9 @@ const char sim_fault_help[] =
     "  bootloop[=UP/DOWN]     the AT firmware crashes UP ms after every boot and stays\n"
     "                         off DOWN ms (default 2000/10000, seed 004), silent meanwhile;\n"
     "                         only download mode (TP1) and a good image cure it\n"
+    "  bootloop-after-update[=MS]  after a successful firmware update the module resets\n"
+    "                         every MS ms (default 1500) without answering AT, until a\n"
+    "                         hard power cycle (--control power-cycle); seed 002\n"
     "  WHEN := stepN          when the N-th AT command line arrives (1 = first),\n"
     "                         before it is executed\n"
     "        | pktN           when the N-th host packet arrives in download mode (Sahara\n"
@@ -33,6 +36,9 @@ const char sim_fault_help[] =
     "                         block of data), counted since start: power-cut@pkt12\n"
     "        | Nms | Ns       N milliseconds / seconds after the simulator started\n"
     "        | conn+Nms | conn+Ns  after the first broker connection came up\n"
+    "        | dataN      when the N-th byte of file data (AT+CFSWFILE, AT+CFTRANRX)\n"
+    "                     arrives, in the middle of a chunk\n"
+    "        | updateN    when the module's firmware update reaches N percent\n"
     "  Signals do the same on demand: SIGUSR1 = broker-drop, SIGUSR2 = power-cut.\n"
     "  Example: --fault drop=0.001/rx,urc-delay=CONNECT/3000,power-cut@step12\n";
 
@@ -81,6 +87,14 @@ static bool parse_when(struct sim_fault *f, const char *w)
     if (strncmp(w, "step", 4) == 0) {
         f->trig = SIM_TRIG_STEP;
         return parse_long(w + 4, &f->at) && f->at >= 1;
+    }
+    if (strncmp(w, "data", 4) == 0) {
+        f->trig = SIM_TRIG_DATA;
+        return parse_long(w + 4, &f->at) && f->at >= 1;
+    }
+    if (strncmp(w, "update", 6) == 0) {
+        f->trig = SIM_TRIG_UPDATE;
+        return parse_long(w + 6, &f->at) && f->at <= 100;
     }
     if (strncmp(w, "conn+", 5) == 0) {
         f->trig = SIM_TRIG_CONNECTED;
@@ -164,6 +178,14 @@ static bool parse_item(struct sim_faults *fs, char *item, char *err, size_t errc
             if (!parse_long(args, &f->value) || !parse_long(down, &f->value2) || f->value < 1)
                 goto bad;
         }
+        fs->n++;
+        return true;
+    }
+    if (strcmp(item, "bootloop-after-update") == 0) {
+        f->kind = SIM_FAULT_BOOTLOOP_UPDATE;
+        f->value = 1500;
+        if (when || (args && (!parse_long(args, &f->value) || f->value < 1)))
+            goto bad;
         fs->n++;
         return true;
     }
@@ -277,6 +299,40 @@ bool sim_fault_step(struct sim *s, long step)
         }
     }
     return cut;
+}
+
+/* Triggers counted by the FOTA features (cmd_fs.c, cmd_fota.c): the first item of kind
+ * trig whose threshold is reached fires. */
+static bool sim_fault_reach(struct sim *s, enum sim_trigger trig, long value)
+{
+    bool cut = false;
+    for (int i = 0; i < s->faults.n; i++) {
+        struct sim_fault *f = &s->faults.f[i];
+        if (f->trig == trig && !f->fired && value >= f->at) {
+            f->fired = true;
+            cut |= f->kind == SIM_FAULT_POWER_CUT;
+            sim_fault_fire(s, f);
+        }
+    }
+    return cut;
+}
+
+bool sim_fault_data(struct sim *s, long total_bytes)
+{
+    return sim_fault_reach(s, SIM_TRIG_DATA, total_bytes);
+}
+
+bool sim_fault_update(struct sim *s, long percent)
+{
+    return sim_fault_reach(s, SIM_TRIG_UPDATE, percent);
+}
+
+long sim_fault_bootloop_ms(struct sim *s)
+{
+    for (int i = 0; i < s->faults.n; i++)
+        if (s->faults.f[i].kind == SIM_FAULT_BOOTLOOP_UPDATE)
+            return s->faults.f[i].value;
+    return 0;
 }
 
 long sim_fault_urc_delay_ms(struct sim *s, const char *name)
