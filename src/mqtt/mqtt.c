@@ -534,6 +534,11 @@ static enum mk_err mk_mqtt_check(struct mk_mqtt_client *c, const struct mk_mqtt_
                             "TLS version must be 0 (SSL 3.0), 1 (TLS 1.0), 2 (TLS 1.1), 3 (TLS "
                             "1.2) or 4 (all)");
 
+    /* The dialect's own limits (they explain themselves better than a missing bit). */
+    enum mk_err e = c->drv->check(c, o);
+    if (e != MK_OK)
+        return e;
+
     /* What this firmware cannot do: refused here, before a single byte is sent. */
     if (o->user && !(caps->bits & MK_CAP_MQTT_CREDENTIALS))
         return mk_mqtt_refuse(c, "send an MQTT user name or password", MK_CAP_MQTT_CREDENTIALS);
@@ -560,7 +565,7 @@ static enum mk_err mk_mqtt_check(struct mk_mqtt_client *c, const struct mk_mqtt_
     }
     if (o->tls_version == 4 && !(caps->bits & MK_CAP_TLS_VERSION_ALL))
         return mk_mqtt_refuse(c, "accept TLS version 4 (\"all\")", MK_CAP_TLS_VERSION_ALL);
-    return c->drv->check(c, o);
+    return MK_OK;
 }
 
 /* ---- operations ---- */

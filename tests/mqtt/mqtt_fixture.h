@@ -51,7 +51,7 @@ static int REOPENS;
 static enum mk_err REOPEN_RESULT;
 static uint32_t RAND_VALUE; /* what the injected RNG returns */
 
-static void fx_on_message(void *user, const struct mk_mqtt_msg *m)
+static inline void fx_on_message(void *user, const struct mk_mqtt_msg *m)
 {
     (void)user;
     RX.n++;
@@ -60,7 +60,7 @@ static void fx_on_message(void *user, const struct mk_mqtt_msg *m)
     RX.len = m->len;
 }
 
-static void fx_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, enum mk_err err,
+static inline void fx_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, enum mk_err err,
                         const char *detail)
 {
     (void)user;
@@ -71,7 +71,7 @@ static void fx_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, 
     snprintf(LAST_DETAIL, sizeof LAST_DETAIL, "%s", detail);
 }
 
-static void fx_trace(void *user, enum mk_at_trace_dir dir, const char *text, size_t len)
+static inline void fx_trace(void *user, enum mk_at_trace_dir dir, const char *text, size_t len)
 {
     (void)user;
     if (dir == MK_AT_TRACE_NOTE || TR_N >= TR_MAX)
@@ -84,7 +84,7 @@ static void fx_trace(void *user, enum mk_at_trace_dir dir, const char *text, siz
     TR_N++;
 }
 
-static enum mk_err fx_reopen(void *user)
+static inline enum mk_err fx_reopen(void *user)
 {
     (void)user;
     REOPENS++;
@@ -95,14 +95,14 @@ static enum mk_err fx_reopen(void *user)
     return REOPEN_RESULT;
 }
 
-static uint32_t fx_rand(void *user)
+static inline uint32_t fx_rand(void *user)
 {
     (void)user;
     return RAND_VALUE;
 }
 
 /* Index of the first trace entry (dir, starting with text) at or after from; -1 if none. */
-static int tr_find(int dir, const char *text, int from)
+static inline int tr_find(int dir, const char *text, int from)
 {
     for (int i = from < 0 ? 0 : from; i < TR_N; i++)
         if (TR[i].dir == dir && strncmp(TR[i].text, text, strlen(text)) == 0)
@@ -110,7 +110,7 @@ static int tr_find(int dir, const char *text, int from)
     return -1;
 }
 
-static bool tx_has(const char *s)
+static inline bool tx_has(const char *s)
 {
     size_t n;
     const uint8_t *tx = mk_fake_io_tx(&F, &n);
@@ -121,7 +121,7 @@ static bool tx_has(const char *s)
     return false;
 }
 
-static size_t tx_len(void)
+static inline size_t tx_len(void)
 {
     size_t n;
     mk_fake_io_tx(&F, &n);
@@ -129,7 +129,7 @@ static size_t tx_len(void)
 }
 
 /* caps: the CMQTT family default (SIM7600 with credentials, version choice, TLS). */
-static void fx_setup_caps(uint64_t seed, size_t max_chunk, const char *rev, uint32_t bits)
+static inline void fx_setup_caps(uint64_t seed, size_t max_chunk, const char *rev, uint32_t bits)
 {
     mk_fake_io_init(&F, seed, max_chunk);
     struct mk_at_config acfg = {0};
@@ -182,7 +182,7 @@ static void fx_setup_caps(uint64_t seed, size_t max_chunk, const char *rev, uint
     (MK_CAP_MQTT_CMQTT | MK_CAP_MQTT_CREDENTIALS | MK_CAP_MQTT_VERSION | MK_CAP_TLS |         \
      MK_CAP_TLS_VERSION_ALL | MK_CAP_CERT_STORE)
 
-static void fx_setup(uint64_t seed, size_t max_chunk)
+static inline void fx_setup(uint64_t seed, size_t max_chunk)
 {
     fx_setup_caps(seed, max_chunk, "LE20B04SIM7600M22", FX_CAPS_FULL);
 }
@@ -200,7 +200,7 @@ static struct mk_fake_rule *on_reply(const char *line, const char *reply)
 }
 
 /* OK now and the URC delay_ms later, or the URC first then OK (before). */
-static void on_two(const char *line, const char *urc, uint32_t delay_ms, bool before)
+static inline void on_two(const char *line, const char *urc, uint32_t delay_ms, bool before)
 {
     char u[200];
     snprintf(u, sizeof u, "\r\n%s\r\n", urc);
@@ -216,13 +216,13 @@ static void on_two(const char *line, const char *urc, uint32_t delay_ms, bool be
 }
 
 /* "\r\n>" prompt, then data of exactly len bytes answered with reply. */
-static void on_prompt(const char *line, const void *data, size_t len, const char *reply)
+static inline void on_prompt(const char *line, const void *data, size_t len, const char *reply)
 {
     mk_fake_io_on(&F, MK_FAKE_LINE, line, 0, "\r\n>");
     mk_fake_io_on_n(&F, MK_FAKE_BYTES, data, len, 0, reply, strlen(reply));
 }
 
-static void script_connect_ex(const char *connect_line, uint32_t delay_ms, bool before)
+static inline void script_connect_ex(const char *connect_line, uint32_t delay_ms, bool before)
 {
     on_two("AT+CMQTTSTART", "+CMQTTSTART: 0", 0, true); /* SIM7600: URC first (F1 log) */
     on_ok("AT+CMQTTACCQ=0,\"dev1\",0");
@@ -230,12 +230,12 @@ static void script_connect_ex(const char *connect_line, uint32_t delay_ms, bool 
     on_two(connect_line, "+CMQTTCONNECT: 0,0", delay_ms, before);
 }
 
-static void script_connect(uint32_t delay_ms, bool before)
+static inline void script_connect(uint32_t delay_ms, bool before)
 {
     script_connect_ex("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:1883\",60,1", delay_ms, before);
 }
 
-static void script_publish(const char *topic, const char *payload, const char *pub_line,
+static inline void script_publish(const char *topic, const char *payload, const char *pub_line,
                            const char *pub_urc)
 {
     char line[64];
@@ -246,7 +246,7 @@ static void script_publish(const char *topic, const char *payload, const char *p
     on_two(pub_line, pub_urc, 50, false);
 }
 
-static void script_subscribe(const char *topic, int qos, const char *sub_urc)
+static inline void script_subscribe(const char *topic, int qos, const char *sub_urc)
 {
     char line[64];
     snprintf(line, sizeof line, "AT+CMQTTSUBTOPIC=0,%zu,%d", strlen(topic), qos);
@@ -254,7 +254,7 @@ static void script_subscribe(const char *topic, int qos, const char *sub_urc)
     on_two("AT+CMQTTSUB=0", sub_urc, 50, false);
 }
 
-static bool states_has(const char *s)
+static inline bool states_has(const char *s)
 {
     return strstr(STATES, s) != NULL;
 }
