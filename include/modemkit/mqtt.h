@@ -228,6 +228,15 @@ enum mk_err mk_mqtt_init(struct mk_mqtt_client *c, const struct mk_mqtt_config *
 void mk_mqtt_release(struct mk_mqtt_client *c);
 
 /*
+ * Checks opts (syntax, dialect limits, what this firmware can do) without sending
+ * anything: MK_OK, or the error mk_mqtt_connect() would return before its first command
+ * (MK_E_INVAL, MK_E_FW_UNSUPPORTED, MK_E_UNSUPPORTED, MK_E_NOSPC), with
+ * mk_mqtt_last_error() saying why. Lets an application check before it uploads
+ * certificates.
+ */
+enum mk_err mk_mqtt_check_opts(struct mk_mqtt_client *c, const struct mk_mqtt_connect_opts *opts);
+
+/*
  * Checks opts against the firmware's capabilities without sending anything, then runs
  * the dialect's connect sequence (CMQTT: START, ACCQ, CFG checkUTF8 off, TLS binding,
  * will, CONNECT and its completion URC). Returns MK_OK when the broker accepted.

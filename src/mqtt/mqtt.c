@@ -487,8 +487,10 @@ static enum mk_err mk_mqtt_refuse(struct mk_mqtt_client *c, const char *cannot, 
     return MK_E_FW_UNSUPPORTED;
 }
 
-static enum mk_err mk_mqtt_check(struct mk_mqtt_client *c, const struct mk_mqtt_connect_opts *o)
+enum mk_err mk_mqtt_check_opts(struct mk_mqtt_client *c, const struct mk_mqtt_connect_opts *o)
 {
+    if (!c->drv)
+        return c->last.err ? c->last.err : MK_E_STATE;
     const struct mk_modem_caps *caps = c->cfg.caps;
     const char *host;
     size_t host_len;
@@ -649,7 +651,7 @@ static void mk_mqtt_after_op(struct mk_mqtt_client *c, enum mk_err e)
  * After a reboot the module answers AT before its SIM is ready, and MQTT commands fail
  * with "+CME ERROR: SIM busy" until "+CPIN: READY" (S1 §1; T-SIM7600X #49 log).
  */
-static enum mk_err mk_mqtt_wait_sim(struct mk_mqtt_client *c)
+enum mk_err mk_mqtt_wait_sim(struct mk_mqtt_client *c)
 {
     uint32_t limit = c->cfg.ready_timeout_ms ? c->cfg.ready_timeout_ms : 30000u;
     uint64_t deadline = mk_mqtt_now(c) + limit;
@@ -761,7 +763,7 @@ enum mk_err mk_mqtt_connect(struct mk_mqtt_client *c, const struct mk_mqtt_conne
     if (c->state == MK_MQTT_CONNECTED || c->state == MK_MQTT_CONNECTING ||
         c->state == MK_MQTT_RECOVERING)
         return mk_mqtt_fail(c, MK_E_STATE, "CONNECT", "already connected (disconnect first)");
-    enum mk_err e = mk_mqtt_check(c, opts);
+    enum mk_err e = mk_mqtt_check_opts(c, opts);
     if (e != MK_OK)
         return e;
     c->opts = opts;

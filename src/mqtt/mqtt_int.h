@@ -71,6 +71,10 @@ uint64_t mk_mqtt_now(const struct mk_mqtt_client *c);
 uint32_t mk_mqtt_op_timeout(const struct mk_mqtt_client *c);
 uint32_t mk_mqtt_busy_window(const struct mk_mqtt_client *c);
 
+/* Polls AT+CPIN? until "READY" (ready_timeout_ms): after a reboot or right after power-up
+ * the module answers AT before its SIM is, and MQTT commands fail with "SIM busy". */
+enum mk_err mk_mqtt_wait_sim(struct mk_mqtt_client *c);
+
 /* From URC callbacks: the connection is gone; line is kept for the state report. */
 void mk_mqtt_note_lost(struct mk_mqtt_client *c, const char *line, size_t len);
 

@@ -427,6 +427,21 @@ static enum mk_err cm_check(struct mk_mqtt_client *c, const struct mk_mqtt_conne
     return MK_OK;
 }
 
+/*
+ * START. Right after power-up the module answers AT before its SIM is ready and MQTT
+ * commands get "+CME ERROR: SIM busy" (S1 §1; T-SIM7600X #49 log): wait for the SIM, once.
+ */
+static enum mk_err cm_start(struct mk_mqtt_client *c, int *code)
+{
+    enum mk_err e = cm_do(c, "START", "AT+CMQTTSTART", NULL, 0, CM_GLOBAL, 0, code);
+    if (e == MK_E_AT_CME && strstr(c->last.text, "SIM busy")) {
+        if ((e = mk_mqtt_wait_sim(c)) != MK_OK)
+            return e;
+        e = cm_do(c, "START", "AT+CMQTTSTART", NULL, 0, CM_GLOBAL, 0, code);
+    }
+    return e;
+}
+
 static enum mk_err cm_connect(struct mk_mqtt_client *c)
 {
     const struct mk_mqtt_connect_opts *o = c->opts;
@@ -440,7 +455,7 @@ static enum mk_err cm_connect(struct mk_mqtt_client *c)
     /* A few rounds: each 9/20/19 answer puts the module's client one step back. */
     for (int round = 0; round < 4; round++) {
         if (!c->started) {
-            e = cm_do(c, "START", "AT+CMQTTSTART", NULL, 0, CM_GLOBAL, 0, &code);
+            e = cm_start(c, &code);
             if (e != MK_OK && code != 23) /* 23: already started: adopt it */
                 return e;
             c->started = true;
