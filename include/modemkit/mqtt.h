@@ -166,6 +166,8 @@ struct mk_mqtt_config {
 
     uint32_t backoff_min_ms;  /* first reconnect pause; 0 = 1000 */
     uint32_t backoff_max_ms;  /* cap of the doubling pause; 0 = 60000 */
+    uint32_t cmd_timeout_ms;  /* deadline of a command's final result (+1 ms per data byte);
+                                 0 = 10000 */
     uint32_t op_timeout_ms;   /* deadline of a completion URC; 0 = 130000 (S1: 120 s max) */
     uint32_t busy_retry_ms;   /* how long "client is busy" (14) is retried; 0 = 15000 */
     uint32_t ready_timeout_ms;/* after a reopen, wait for the SIM (AT+CPIN?); 0 = 30000 */

@@ -101,6 +101,11 @@ uint32_t mk_mqtt_op_timeout(const struct mk_mqtt_client *c)
     return c->cfg.op_timeout_ms ? c->cfg.op_timeout_ms : MK_MQTT_DEF_OP_TIMEOUT_MS;
 }
 
+uint32_t mk_mqtt_cmd_timeout(const struct mk_mqtt_client *c)
+{
+    return c->cfg.cmd_timeout_ms ? c->cfg.cmd_timeout_ms : 10000u;
+}
+
 uint32_t mk_mqtt_busy_window(const struct mk_mqtt_client *c)
 {
     return c->cfg.busy_retry_ms ? c->cfg.busy_retry_ms : MK_MQTT_DEF_BUSY_MS;
@@ -658,7 +663,8 @@ enum mk_err mk_mqtt_wait_sim(struct mk_mqtt_client *c)
     for (;;) {
         char resp[64];
         struct mk_at_result r;
-        enum mk_err e = mk_at_simple(c->cfg.chan, "AT+CPIN?", 5000, resp, sizeof resp, &r);
+        enum mk_err e =
+            mk_at_simple(c->cfg.chan, "AT+CPIN?", mk_mqtt_cmd_timeout(c), resp, sizeof resp, &r);
         if (e == MK_OK && strstr(resp, "READY"))
             return MK_OK;
         if (mk_mqtt_io_lost(e))

@@ -365,7 +365,7 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
     struct mk_cli *cli = q->cli;
     long v;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc starts over (main parsed with "+" ordering) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, q->sub ? sub_opts : pub_opts, longopts, NULL)) != -1) {
         switch (c) {
@@ -645,8 +645,11 @@ static int mq_setup(struct mq *q, bool tls)
     cfg.user = q;
     cfg.backoff_min_ms = 500;
     cfg.backoff_max_ms = 30000;
-    if (cli->timeout_ms)
+    if (cli->timeout_ms) { /* --timeout bounds every wait for the module */
         cfg.op_timeout_ms = cli->timeout_ms;
+        cfg.cmd_timeout_ms = cli->timeout_ms < 10000 ? cli->timeout_ms : 10000;
+        cfg.busy_retry_ms = cli->timeout_ms;
+    }
     e = mk_mqtt_init(&q->client, &cfg);
     if (e != MK_OK)
         return mq_fail(q);

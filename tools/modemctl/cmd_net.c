@@ -80,7 +80,7 @@ static int net_up(struct mk_cli *cli, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *apn = NULL;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc starts over (main parsed with "+" ordering) */
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c != 'a')
             return mk_cli_usage_error(cli, "unknown option");

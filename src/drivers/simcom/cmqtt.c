@@ -26,7 +26,6 @@
 #include "../../mqtt/mqtt_int.h"
 #include "modemkit/str.h"
 
-#define CM_CMD_TIMEOUT_MS 10000u /* final result of a command; + 1 ms per data byte */
 #define CM_PUB_TIMEOUT_S 60      /* AT+CMQTTPUB <pub_timeout>: 60..180 s (S1 p.357) */
 #define CM_DISC_TIMEOUT_S 60     /* AT+CMQTTDISC <timeout>: 60..180 s (S1 p.356) */
 #define CM_RX_CHUNK_MAX MK_MQTT_PAYLOAD_MAX /* a chunk header longer than this is noise */
@@ -86,7 +85,7 @@ static void cm_exec(struct mk_mqtt_client *c, const char *op, const char *text,
     struct mk_at_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
     cmd.text = text;
-    cmd.timeout_ms = CM_CMD_TIMEOUT_MS + (uint32_t)len;
+    cmd.timeout_ms = mk_mqtt_cmd_timeout(c) + (uint32_t)len;
     if (data || len) {
         cmd.prompt = MK_AT_PROMPT_GT;
         cmd.data = data;
@@ -294,11 +293,11 @@ static enum mk_err cm_sslcfg(struct mk_mqtt_client *c, const char *key, const ch
     if (mk_sb_err(&sb) != MK_OK)
         return MK_E_NOSPC;
     struct mk_at_result r;
-    enum mk_err e = mk_at_simple(c->cfg.chan, text, CM_CMD_TIMEOUT_MS, NULL, 0, &r);
+    enum mk_err e = mk_at_simple(c->cfg.chan, text, mk_mqtt_cmd_timeout(c), NULL, 0, &r);
     if (e == MK_OK)
         return MK_OK;
     if (e != MK_E_AT_ERROR && e != MK_E_AT_CME)
-        return mk_mqtt_fail_exec(c, "CSSLCFG", e, &r, CM_CMD_TIMEOUT_MS);
+        return mk_mqtt_fail_exec(c, "CSSLCFG", e, &r, mk_mqtt_cmd_timeout(c));
     if (!file && strcmp(key, "sslversion") == 0) {
         /* seed 001 (F1, cmendes0101): LE11B02SIM7500A answers ERROR to "sslversion",0,4 */
         mk_mqtt_err_begin(c, &sb, MK_E_FW_UNSUPPORTED, -1, "CSSLCFG");
