@@ -80,6 +80,11 @@ static int pty_open(struct sim *s)
 
 static void pty_close(struct sim *s)
 {
+    /* The link goes first, as a USB port's device node does: a link left dangling at a
+     * freed /dev/pts/N could lead a host that reopens by path to whatever pty (another
+     * simulator's) gets that number next. */
+    if (s->opt.link)
+        unlink(s->opt.link);
     if (s->sfd >= 0)
         close(s->sfd);
     if (s->mfd >= 0)
@@ -224,8 +229,6 @@ void sim_dev_reset_when_flushed(struct sim *s)
 void sim_dev_shutdown(struct sim *s)
 {
     pty_close(s);
-    if (s->opt.link)
-        unlink(s->opt.link);
 }
 
 /* ---- output ---- */
