@@ -32,7 +32,7 @@ MK_TEST(noise_every_operation_ends_within_its_bound)
                                         "--prompt-timeout-ms", "1500", NULL};
     uint64_t t_start = mk_posix_now_ms();
     if (mk_live_start(l, "noise", "SIM7600E-H", extra, NULL, NULL) != 0) {
-        MK_CHECK(!"live setup");
+        MK_FAIL_AT(__FILE__, __LINE__, "live setup failed");
         mk_live_stop(l);
         free(l);
         return;
