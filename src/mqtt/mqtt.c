@@ -687,9 +687,11 @@ static enum mk_err mk_mqtt_reconnect(struct mk_mqtt_client *c)
     enum mk_err e;
     if (c->events & MK_MQTT_EV_HANGUP) {
         c->started = c->acquired = false;
-        if (!c->cfg.reopen)
+        if (!c->cfg.reopen) {
+            c->reopen_failed = true; /* nothing can bring the port back: give up */
             return mk_mqtt_fail(c, MK_E_HANGUP, "reconnect",
                                 "the module's port went away and no reopen callback is set");
+        }
         e = c->cfg.reopen(c->cfg.user);
         if (e != MK_OK) {
             /* the callback waited as long as the application allows: give up */

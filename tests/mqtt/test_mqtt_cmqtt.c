@@ -586,6 +586,24 @@ MK_TEST(reboot_reopens_and_restarts)
     mk_fake_io_free(&F);
 }
 
+/* Without a reopen callback a reboot is fatal at once (found by fuzz_mqtt_rx: the
+ * recovery used to retry without any pause, forever). */
+MK_TEST(reboot_without_reopen_callback_fails_at_once)
+{
+    fx_setup(60, 8);
+    CFG.reopen = NULL;
+    script_connect(10, false);
+    MK_CHECK_EQ_INT(mk_mqtt_init(&C, &CFG), MK_OK);
+    MK_CHECK_EQ_INT(mk_mqtt_connect(&C, &OPTS), MK_OK);
+    mk_fake_io_hangup(&F, 10);
+    MK_CHECK_EQ_INT(mk_mqtt_poll(&C, 60000), MK_E_HANGUP);
+    MK_CHECK_EQ_INT(mk_mqtt_state(&C), MK_MQTT_FAILED);
+    MK_CHECK(mk_fake_io_now(&F) < 2000); /* no waiting for the whole 60 s either */
+    MK_CHECK(strstr(mk_mqtt_last_error(&C)->text, "no reopen callback"));
+    mk_mqtt_release(&C);
+    mk_fake_io_free(&F);
+}
+
 MK_TEST(disconnect_waits_for_disc_then_releases_and_stops)
 {
     fx_setup(61, 8);
