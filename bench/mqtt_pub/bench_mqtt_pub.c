@@ -22,10 +22,10 @@
 
 #include "mqtt/mqtt_live.h"
 
-#define BAUD 115200u
-#define N_PUB 200
+#define BAUD        115200u
+#define N_PUB       200
 #define PAYLOAD_LEN 100
-#define TOPIC "bench/telemetry"
+#define TOPIC       "bench/telemetry"
 
 /* ---- an io that counts what passes ---- */
 
@@ -92,8 +92,8 @@ static uint64_t broker_rtt_us(int port)
         close(fd);
         return 0;
     }
-    static const uint8_t conn[] = {0x10, 16, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                   0,    4,  'r', 't', 't', '0'};
+    static const uint8_t conn[] = {0x10, 16, 0,  4, 'M', 'Q', 'T', 'T', 4,
+                                   2,    0,  60, 0, 4,   'r', 't', 't', '0'};
     uint8_t ack[4];
     if (write(fd, conn, sizeof conn) != (ssize_t)sizeof conn || raw_read(fd, ack, 4) != 0 ||
         ack[0] != 0x20 || ack[3] != 0) {
@@ -199,19 +199,21 @@ int main(void)
     snprintf(t2, sizeof t2, "AT+CMQTTPAYLOAD=0,%d\r", PAYLOAD_LEN);
     snprintf(t3, sizeof t3, "AT+CMQTTPUB=0,1,60\r");
     size_t want_tx = strlen(t1) + (size_t)tl + strlen(t2) + PAYLOAD_LEN + strlen(t3);
-    size_t want_rx = 2 * strlen("\r\n>") + 3 * strlen("\r\nOK\r\n") + strlen("\r\n+CMQTTPUB: 0,0\r\n");
+    size_t want_rx =
+        2 * strlen("\r\n>") + 3 * strlen("\r\nOK\r\n") + strlen("\r\n+CMQTTPUB: 0,0\r\n");
 
     double line_s = (tx + rx) * 10.0 / BAUD;
     double limit = 1.0 / (line_s + (double)rtt / 1e6);
     double rate = N_PUB / secs;
     printf("bench_mqtt_pub: %d QoS 1 publishes of %d bytes through modemsim at %u baud "
-           "(%d failed)\n", N_PUB, PAYLOAD_LEN, BAUD, failed);
+           "(%d failed)\n",
+           N_PUB, PAYLOAD_LEN, BAUD, failed);
     printf("  wire per publish: %.1f bytes to the module, %.1f from it (expected %zu + %zu "
-           "from the command texts)\n", tx, rx, want_tx, want_rx);
+           "from the command texts)\n",
+           tx, rx, want_tx, want_rx);
     printf("  broker round trip (QoS 1 PUBLISH -> PUBACK, median): %.3f ms\n", (double)rtt / 1e3);
     printf("  limit = 1 / ((%.1f + %.1f) bytes * 10 bit / %u bit/s + %.3f ms) = %.1f msg/s\n", tx,
            rx, BAUD, (double)rtt / 1e3, limit);
-    printf("  measured: %.1f msg/s (%.2f s); ratio to the limit: %.2f\n", rate, secs,
-           rate / limit);
+    printf("  measured: %.1f msg/s (%.2f s); ratio to the limit: %.2f\n", rate, secs, rate / limit);
     return failed ? 1 : 0;
 }

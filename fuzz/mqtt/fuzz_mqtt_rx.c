@@ -14,10 +14,10 @@
 
 #include "modemkit/mqtt.h"
 
-#define CHECK(c)                                                                           \
-    do {                                                                                   \
-        if (!(c))                                                                          \
-            __builtin_trap();                                                              \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            __builtin_trap();                                                                      \
     } while (0)
 
 struct fz_io {

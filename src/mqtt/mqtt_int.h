@@ -14,7 +14,7 @@
 #include "modemkit/str.h"
 
 /* c->events bits, set by URC callbacks and by failed operations. */
-#define MK_MQTT_EV_LOST 0x1u   /* the broker connection is gone (CONNLOST, PING, NONET, 11) */
+#define MK_MQTT_EV_LOST   0x1u /* the broker connection is gone (CONNLOST, PING, NONET, 11) */
 #define MK_MQTT_EV_HANGUP 0x2u /* the port hung up: the module rebooted */
 
 struct mk_mqtt_driver {

@@ -56,8 +56,8 @@ static inline int mk_live_start(struct mk_live *l, const char *tag, const char *
         return -1;
     l->broker_up = true;
     snprintf(l->link, sizeof l->link, "%s/tty", l->dir);
-    const char *args[40] = {"--profile", profile, "--link", l->link, "--boot-delay-ms", "0",
-                            "--sim-delay-ms", "0"};
+    const char *args[40] = {"--profile",       profile, "--link",         l->link,
+                            "--boot-delay-ms", "0",     "--sim-delay-ms", "0"};
     int n = 8;
     for (int i = 0; extra && extra[i] && n < 39; i++)
         args[n++] = extra[i];

@@ -11,8 +11,8 @@
 #include "mk_test.h"
 #include "mqtt_live.h"
 
-#define CYCLES 30
-#define OP_BOUND_MS 25000u   /* worst case of one publish: see cfg below */
+#define CYCLES       30
+#define OP_BOUND_MS  25000u  /* worst case of one publish: see cfg below */
 #define RUN_BOUND_MS 100000u /* the whole test */
 
 static int RX_OK;
@@ -28,8 +28,8 @@ static void on_msg(void *user, const struct mk_mqtt_msg *m)
 MK_TEST(noise_every_operation_ends_within_its_bound)
 {
     struct mk_live *l = calloc(1, sizeof *l);
-    static const char *const extra[] = {"--fault", "drop=0.001,corrupt=0.001", "--seed", "5",
-                                        "--prompt-timeout-ms", "1500", NULL};
+    static const char *const extra[] = {
+        "--fault", "drop=0.001,corrupt=0.001", "--seed", "5", "--prompt-timeout-ms", "1500", NULL};
     uint64_t t_start = mk_posix_now_ms();
     if (mk_live_start(l, "noise", "SIM7600E-H", extra, NULL, NULL) != 0) {
         MK_FAIL_AT(__FILE__, __LINE__, "live setup failed");
@@ -115,7 +115,7 @@ MK_TEST(noise_every_operation_ends_within_its_bound)
            mk_mqtt_stats(&c)->busy_retries, mk_mqtt_stats(&c)->late_urcs,
            mk_mqtt_stats(&c)->rx_dropped, mk_mqtt_stats(&c)->reconnects);
     MK_CHECK_EQ_INT(ok + errors + timeouts, CYCLES);
-    MK_CHECK(ok >= CYCLES / 2);     /* 1/1000 noise leaves most operations intact */
+    MK_CHECK(ok >= CYCLES / 2); /* 1/1000 noise leaves most operations intact */
     MK_CHECK(received >= CYCLES / 3);
     mk_mqtt_disconnect(&c);
     mk_mqtt_release(&c);

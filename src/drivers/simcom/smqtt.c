@@ -19,7 +19,7 @@
 #include "modemkit/bearer.h"
 #include "modemkit/str.h"
 
-#define SM_TOPIC_MAX 128u   /* S6/S9: SMPUB/SMSUB topic */
+#define SM_TOPIC_MAX   128u /* S6/S9: SMPUB/SMSUB topic */
 #define SM_PAYLOAD_MAX 512u /* S6: SIM7000 SMPUB 0..512 (SIM7070: 1024, S9) */
 
 static size_t sm_payload_max(const struct mk_mqtt_client *c)
@@ -63,7 +63,8 @@ static int sm_state(struct mk_mqtt_client *c)
     long v;
     if (mk_at_simple(c->cfg.chan, "AT+SMSTATE?", mk_mqtt_cmd_timeout(c), resp, sizeof resp, NULL) !=
             MK_OK ||
-        mk_at_split(resp, strlen(resp), "+SMSTATE:", a, 1) < 1 || mk_at_arg_long(&a[0], &v) != MK_OK)
+        mk_at_split(resp, strlen(resp), "+SMSTATE:", a, 1) < 1 ||
+        mk_at_arg_long(&a[0], &v) != MK_OK)
         return -1;
     return (int)v;
 }
@@ -250,8 +251,8 @@ static enum mk_err sm_sub_one(struct mk_mqtt_client *c, const char *topic, int q
                         "the broker refused the topic filter");
         return sm_classify(c, MK_E_MQTT_FAILED);
     }
-    return e == MK_OK ? MK_OK : mk_mqtt_fail_exec(c, sub ? "SMSUB" : "SMUNSUB", e, &r,
-                                                  cmd.timeout_ms);
+    return e == MK_OK ? MK_OK
+                      : mk_mqtt_fail_exec(c, sub ? "SMSUB" : "SMUNSUB", e, &r, cmd.timeout_ms);
 }
 
 static enum mk_err sm_subscribe(struct mk_mqtt_client *c, const char *const *topics, size_t n,
