@@ -193,6 +193,12 @@ class Credentials(unittest.TestCase):
         # mosquitto 2 answers a wrong password with CONNACK 5 ("not authorised")
         self.assertIn("module error 31: connection refused: not authorized (CONNACK 5)", err)
         self.assertIn("(-u/-P", err)
+        rc, out, err = modemctl(["--json", "-d", Env.sim.link, "mqtt", "pub", "-h", "127.0.0.1",
+                                 "-p", str(self.broker.port), "-t", "auth/t", "-m", "x", "-u",
+                                 "alice", "-P", "wrong"])
+        doc = json.loads(out)
+        self.assertEqual((rc, doc["error"], doc["module_error"]), (7, "MK_E_MQTT_REFUSED_NOT_AUTHORIZED", 31))
+        self.assertIn("not authorized", doc["meaning"])
 
     def test_sim7600sa_refuses_before_sending(self):
         sim = Sim(Env.tmp.sub("sim-sa"), "SIM7600SA")

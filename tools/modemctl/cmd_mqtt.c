@@ -259,8 +259,29 @@ static int mq_fail(struct mq *q)
 {
     const struct mk_mqtt_error *le = mk_mqtt_last_error(&q->client);
     enum mk_err err = le->err != MK_OK ? le->err : MK_E_MQTT_FAILED;
-    return mk_cli_fail(q->cli, err, "%s: %s%s", q->cli->cmd->name, le->text,
-                       mq_hint(le->code, err));
+    if (!q->cli->json)
+        return mk_cli_fail(q->cli, err, "%s: %s%s", q->cli->cmd->name, le->text,
+                           mq_hint(le->code, err));
+    /* --json: the module's own number as a field of its own */
+    const struct mk_mqtt_code *k = mk_mqtt_code_info(le->code);
+    int code = mk_cli_exit_code(err);
+    printf("{\"error\":");
+    mk_cli_json_str(stdout, mk_err_name(err));
+    printf(",\"code\":%d,\"module_error\":", code);
+    if (le->code >= 0)
+        printf("%d", le->code);
+    else
+        printf("null");
+    printf(",\"meaning\":");
+    mk_cli_json_str(stdout, k ? k->meaning : "");
+    printf(",\"remedy\":");
+    mk_cli_json_str(stdout, k && k->remedy ? k->remedy : "");
+    printf(",\"message\":");
+    mk_cli_json_str(stdout, le->text);
+    printf("}\n");
+    fflush(stdout);
+    fprintf(stderr, "modemctl: %s: %s%s\n", q->cli->cmd->name, le->text, mq_hint(le->code, err));
+    return code;
 }
 
 /* ---- options ---- */
