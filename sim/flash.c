@@ -14,6 +14,8 @@
  */
 #include "sim.h"
 
+#include "modemkit/str.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,23 +44,12 @@ static void escape_name(const char *name, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static void unescape_name(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; in[i] && o + 1 < cap; i++) {
-        if (in[i] == '%' && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+        if (in[i] == '%' && mk_hex_digit(in[i + 1]) >= 0 && mk_hex_digit(in[i + 2]) >= 0) {
+            out[o++] = (char)(mk_hex_digit(in[i + 1]) * 16 + mk_hex_digit(in[i + 2]));
             i += 2;
         } else {
             out[o++] = in[i];

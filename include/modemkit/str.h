@@ -38,6 +38,9 @@ static inline enum mk_err mk_sb_err(const struct mk_sb *sb)
 enum mk_err mk_parse_u64(const char *s, size_t len, uint64_t *out);
 enum mk_err mk_parse_i64(const char *s, size_t len, int64_t *out);
 
+/* Value of a hexadecimal digit (0-9, a-f, A-F), or -1 for any other character. */
+int mk_hex_digit(char c);
+
 /* True when s[0..len) starts with prefix. */
 bool mk_starts_with(const char *s, size_t len, const char *prefix);
 

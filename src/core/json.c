@@ -41,17 +41,6 @@ static enum mk_err mk_json_new(struct mk_json_parser *p, enum mk_json_type type,
     return MK_OK;
 }
 
-static int mk_json_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Validates a string starting at the opening quote; leaves pos after the closing one. */
 static enum mk_err mk_json_string(struct mk_json_parser *p)
 {
@@ -78,7 +67,7 @@ static enum mk_err mk_json_string(struct mk_json_parser *p)
                 if (p->pos + 4 >= p->len)
                     return MK_E_FORMAT;
                 for (int i = 1; i <= 4; i++)
-                    if (mk_json_hex(p->s[p->pos + (size_t)i]) < 0)
+                    if (mk_hex_digit(p->s[p->pos + (size_t)i]) < 0)
                         return MK_E_FORMAT;
                 p->pos += 4;
             } else if (!strchr("\"\\/bfnrt", esc) || esc == '\0') {
@@ -291,14 +280,14 @@ static size_t mk_json_decode_one(const char *s, size_t end, size_t *pos, char ou
     }
     uint32_t cp = 0;
     for (int i = 0; i < 4; i++)
-        cp = (cp << 4) | (uint32_t)mk_json_hex(s[*pos + (size_t)i]);
+        cp = (cp << 4) | (uint32_t)mk_hex_digit(s[*pos + (size_t)i]);
     *pos += 4;
     if (cp >= 0xD800 && cp <= 0xDBFF && *pos + 6 <= end && s[*pos] == '\\' &&
         s[*pos + 1] == 'u') {
         uint32_t lo = 0;
         int ok = 1;
         for (int i = 0; i < 4; i++) {
-            int h = mk_json_hex(s[*pos + 2 + (size_t)i]);
+            int h = mk_hex_digit(s[*pos + 2 + (size_t)i]);
             if (h < 0)
                 ok = 0;
             lo = (lo << 4) | (uint32_t)(h < 0 ? 0 : h);

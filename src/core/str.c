@@ -111,6 +111,17 @@ enum mk_err mk_parse_i64(const char *s, size_t len, int64_t *out)
     return MK_OK;
 }
 
+int mk_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 bool mk_starts_with(const char *s, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);

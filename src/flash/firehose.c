@@ -382,14 +382,10 @@ static int fh_entity(const char *e, size_t n)
         return -1;
     for (; i < n; i++) {
         char c = e[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (base == 16 && fh_lower(c) >= 'a' && fh_lower(c) <= 'f')
-            d = (unsigned)(fh_lower(c) - 'a' + 10);
-        else
+        int d = mk_hex_digit(c);
+        if (d < 0 || (unsigned)d >= base)
             return -1;
-        v = v * base + d;
+        v = v * base + (unsigned)d;
         if (v > 0x7F)
             return -1; /* ASCII only: we have no use for UTF-8 in a modem's log line */
     }
@@ -455,17 +451,10 @@ enum mk_err mk_firehose_attr_u64(const struct mk_firehose_msg *msg, const char *
     if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
         uint64_t v = 0;
         for (size_t i = 2; i < n; i++) {
-            char c = fh_lower(p[i]);
-            unsigned d;
-            if (c >= '0' && c <= '9')
-                d = (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                d = (unsigned)(c - 'a' + 10);
-            else
+            int d = mk_hex_digit(p[i]);
+            if (d < 0 || (v >> 60))
                 return MK_E_FORMAT;
-            if (v >> 60)
-                return MK_E_FORMAT;
-            v = (v << 4) | d;
+            v = (v << 4) | (unsigned)d;
         }
         *out = v;
         return MK_OK;

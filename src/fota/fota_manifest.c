@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fota_int.h"
+#include "modemkit/str.h"
 #include "modemkit/fota.h"
 
 #define MK_FOTA_MAN_TOKS 96
@@ -21,23 +22,12 @@ void mk_fota_hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int mk_fota_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool mk_fota_unhex(const char *s, size_t len, uint8_t *out, size_t n)
 {
     if (len != 2 * n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        int hi = mk_fota_hexval(s[2 * i]), lo = mk_fota_hexval(s[2 * i + 1]);
+        int hi = mk_hex_digit(s[2 * i]), lo = mk_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi * 16 + lo);

@@ -1,5 +1,7 @@
 #include "transcript.h"
 
+#include "modemkit/str.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,17 +43,6 @@ static void mk_tr_put(struct mk_tr_buf *b, const void *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static int mk_tr_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Unescape \r \n \t \\ \xHH. Returns -1 on a bad escape. */
 static int mk_tr_unescape(const char *s, size_t n, struct mk_tr_buf *out)
 {
@@ -77,8 +68,8 @@ static int mk_tr_unescape(const char *s, size_t n, struct mk_tr_buf *out)
             c = '\\';
             break;
         case 'x': {
-            int hi = i + 1 < n ? mk_tr_hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? mk_tr_hexval(s[i + 2]) : -1;
+            int hi = i + 1 < n ? mk_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? mk_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             c = (uint8_t)(hi * 16 + lo);
@@ -352,7 +343,7 @@ int mk_tr_parse(struct mk_transcript *t, const char *name, const char *text, siz
                 for (size_t i = 0; i < an; i++) {
                     if (a[i] == ' ')
                         continue;
-                    int hi = mk_tr_hexval(a[i]), lo = i + 1 < an ? mk_tr_hexval(a[i + 1]) : -1;
+                    int hi = mk_hex_digit(a[i]), lo = i + 1 < an ? mk_hex_digit(a[i + 1]) : -1;
                     if (hi < 0 || lo < 0)
                         return mk_tr_fail(t, lineno, "bad hex");
                     uint8_t c = (uint8_t)(hi * 16 + lo);
