@@ -989,7 +989,8 @@ static uint64_t fl_round_up(uint64_t n, uint32_t unit)
     return unit ? (n + unit - 1) / unit * unit : n;
 }
 
-enum mk_err mk_flash_sierra(struct mk_flash *fl, const struct mk_flash_file *files, size_t n)
+enum mk_err fl_prepare_cwe(struct mk_flash *fl, const struct mk_flash_file *files, size_t n,
+                           const struct mk_dl_result **r)
 {
     if (!fl_check_buf(fl))
         return MK_E_INVAL;
@@ -997,8 +998,14 @@ enum mk_err mk_flash_sierra(struct mk_flash *fl, const struct mk_flash_file *fil
     for (size_t i = 0; i < n; i++)
         if ((e = fl_check_cwe(fl, &files[i])) != MK_OK)
             return e;
+    return mk_flash_detect(fl, r);
+}
+
+enum mk_err mk_flash_sierra(struct mk_flash *fl, const struct mk_flash_file *files, size_t n)
+{
     const struct mk_dl_result *r;
-    if ((e = mk_flash_detect(fl, &r)) != MK_OK)
+    enum mk_err e = fl_prepare_cwe(fl, files, n, &r);
+    if (e != MK_OK)
         return e;
     if (r->target == MK_DL_TARGET_PBL_EDL) {
         struct mk_sb sb;

@@ -31,6 +31,11 @@ void fl_msg_wait(struct mk_flash *fl, enum mk_err err, const char *what, uint32_
  * cfg.verify_images, every CRC) and cfg.expect_product. */
 enum mk_err fl_check_cwe(struct mk_flash *fl, const struct mk_flash_file *f);
 
+/* The start shared by the CWE flows (Sierra boot-and-hold, QDL): the work buffer, every
+ * file checked with fl_check_cwe(), then detection; *r is what the port speaks. */
+enum mk_err fl_prepare_cwe(struct mk_flash *fl, const struct mk_flash_file *files, size_t n,
+                           const struct mk_dl_result **r);
+
 /* Send bytes [off, off+len) of f in pieces of at most `piece` bytes through cfg.buf
  * (reads past the end of the file are zeros: sector padding), reporting progress. With
  * early != NULL (Firehose), a response that arrives before all bytes are out (a target

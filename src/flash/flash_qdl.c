@@ -217,14 +217,9 @@ static enum mk_err fq_file(struct mk_flash *fl, const struct mk_flash_file *file
 
 enum mk_err mk_flash_qdl(struct mk_flash *fl, const struct mk_flash_file *files, size_t n)
 {
-    if (!fl->cfg.buf || fl->cfg.cap < MK_FLASH_IO_CAP)
-        return MK_E_INVAL;
-    enum mk_err e;
-    for (size_t i = 0; i < n; i++)
-        if ((e = fl_check_cwe(fl, &files[i])) != MK_OK)
-            return e;
     const struct mk_dl_result *r;
-    if ((e = mk_flash_detect(fl, &r)) != MK_OK)
+    enum mk_err e = fl_prepare_cwe(fl, files, n, &r);
+    if (e != MK_OK)
         return e;
     if (r->proto != MK_DL_PROTO_QDL) {
         struct mk_sb sb;
