@@ -4,9 +4,23 @@
 
 extern const struct mk_cli_cmd mk_cmd_info;
 extern const struct mk_cli_cmd mk_cmd_at;
+extern const struct mk_cli_cmd mk_cmd_net_status;
+extern const struct mk_cli_cmd mk_cmd_net_up;
+extern const struct mk_cli_cmd mk_cmd_cert_put;
+extern const struct mk_cli_cmd mk_cmd_cert_ls;
+extern const struct mk_cli_cmd mk_cmd_cert_rm;
+extern const struct mk_cli_cmd mk_cmd_mqtt_pub;
+extern const struct mk_cli_cmd mk_cmd_mqtt_sub;
 
 const struct mk_cli_cmd *const mk_cli_commands[] = {
     &mk_cmd_info,
     &mk_cmd_at,
+    &mk_cmd_net_status,
+    &mk_cmd_net_up,
+    &mk_cmd_cert_put,
+    &mk_cmd_cert_ls,
+    &mk_cmd_cert_rm,
+    &mk_cmd_mqtt_pub,
+    &mk_cmd_mqtt_sub,
     NULL,
 };
