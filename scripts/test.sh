@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Slow sweeps run bounded here (ctest -L slow without these runs them whole).
+export FOTA_SWEEP_SAMPLE=${FOTA_SWEEP_SAMPLE:-12}
 step() { printf '\n=== %s ===\n' "$*"; }
 
 step "gcc build (-Werror)"

@@ -23,8 +23,11 @@
 #include <strings.h>
 
 static const struct sim_module *const modules[] = {
+    /* fota first: its power_on picks the profile of the running revision (caps) */
+    &sim_mod_fota,
     &sim_mod_basic, &sim_mod_net,    &sim_mod_tls,
     &sim_mod_cmqtt, &sim_mod_smqtt, &sim_mod_sierra,
+    &sim_mod_fs,
     NULL,
 };
 
@@ -542,6 +545,9 @@ void sim_at_input(struct sim *s, const uint8_t *p, size_t n)
             if (s->at.echo && s->opt.prompt_echo)
                 sim_out(s, p + i, take);
             i += take;
+            /* power-cut@dataN: in the middle of a file chunk (cmd_fs.c counts) */
+            if (s->at.pctx == &s->fs && sim_fault_data(s, s->fs.data_bytes += (long)take))
+                return;
             if (s->at.pbuf.len == s->at.pwant)
                 prompt_finish(s);
             continue;

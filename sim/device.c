@@ -80,6 +80,10 @@ static int pty_open(struct sim *s)
 
 static void pty_close(struct sim *s)
 {
+    /* Point the link away first: once closed, the pty's number is free for any other
+     * process, and a host reopening the link must not end up on someone else's pty. */
+    if (s->opt.link && s->mfd >= 0)
+        unlink(s->opt.link);
     if (s->sfd >= 0)
         close(s->sfd);
     if (s->mfd >= 0)
@@ -111,6 +115,8 @@ static void boot_step(struct sim *s, void *ctx, intptr_t arg)
     (void)ctx;
     int i = (int)arg;
     size_t len;
+    if (s->fw_hold)
+        return; /* updating or boot-looping (cmd_fota.c): the AT firmware never starts */
     const char *u = boot_urc(s, i, &len);
     if (s->power == SIM_POWER_SILENT) {
         s->power = SIM_POWER_SIMWAIT;

@@ -23,10 +23,16 @@ const char sim_fault_help[] =
     "                         as last persisted, the module boots again\n"
     "  nonet@WHEN             network lost: +CMQTTNONET, MQTT service stopped\n"
     "  ping[=ERR]@WHEN        +CMQTTPING: <idx>,ERR for each connected client (ERR 1)\n"
+    "  bootloop-after-update[=MS]  after a successful firmware update the module resets\n"
+    "                         every MS ms (default 1500) without answering AT, until a\n"
+    "                         hard power cycle (--control power-cycle); seed 002\n"
     "  WHEN := stepN          when the N-th AT command line arrives (1 = first),\n"
     "                         before it is executed\n"
     "        | Nms | Ns       N milliseconds / seconds after the simulator started\n"
     "        | conn+Nms | conn+Ns  after the first broker connection came up\n"
+    "        | dataN      when the N-th byte of file data (AT+CFSWFILE, AT+CFTRANRX)\n"
+    "                     arrives, in the middle of a chunk\n"
+    "        | updateN    when the module's firmware update reaches N percent\n"
     "  Signals do the same on demand: SIGUSR1 = broker-drop, SIGUSR2 = power-cut.\n"
     "  Example: --fault drop=0.001/rx,urc-delay=CONNECT/3000,power-cut@step12\n";
 
@@ -71,6 +77,14 @@ static bool parse_when(struct sim_fault *f, const char *w)
     if (strncmp(w, "step", 4) == 0) {
         f->trig = SIM_TRIG_STEP;
         return parse_long(w + 4, &f->at) && f->at >= 1;
+    }
+    if (strncmp(w, "data", 4) == 0) {
+        f->trig = SIM_TRIG_DATA;
+        return parse_long(w + 4, &f->at) && f->at >= 1;
+    }
+    if (strncmp(w, "update", 6) == 0) {
+        f->trig = SIM_TRIG_UPDATE;
+        return parse_long(w + 6, &f->at) && f->at <= 100;
     }
     if (strncmp(w, "conn+", 5) == 0) {
         f->trig = SIM_TRIG_CONNECTED;
@@ -136,6 +150,14 @@ static bool parse_item(struct sim_faults *fs, char *item, char *err, size_t errc
         if (delay && (!n || !parse_long(n, &f->value)))
             goto bad;
         if (!delay && n && (!parse_long(n, &f->value) || f->value < 1))
+            goto bad;
+        fs->n++;
+        return true;
+    }
+    if (strcmp(item, "bootloop-after-update") == 0) {
+        f->kind = SIM_FAULT_BOOTLOOP;
+        f->value = 1500;
+        if (when || (args && (!parse_long(args, &f->value) || f->value < 1)))
             goto bad;
         fs->n++;
         return true;
@@ -245,6 +267,40 @@ bool sim_fault_step(struct sim *s, long step)
         }
     }
     return cut;
+}
+
+/* Triggers counted by the FOTA features (cmd_fs.c, cmd_fota.c): the first item of kind
+ * trig whose threshold is reached fires. */
+static bool sim_fault_reach(struct sim *s, enum sim_trigger trig, long value)
+{
+    bool cut = false;
+    for (int i = 0; i < s->faults.n; i++) {
+        struct sim_fault *f = &s->faults.f[i];
+        if (f->trig == trig && !f->fired && value >= f->at) {
+            f->fired = true;
+            cut |= f->kind == SIM_FAULT_POWER_CUT;
+            sim_fault_fire(s, f);
+        }
+    }
+    return cut;
+}
+
+bool sim_fault_data(struct sim *s, long total_bytes)
+{
+    return sim_fault_reach(s, SIM_TRIG_DATA, total_bytes);
+}
+
+bool sim_fault_update(struct sim *s, long percent)
+{
+    return sim_fault_reach(s, SIM_TRIG_UPDATE, percent);
+}
+
+long sim_fault_bootloop_ms(struct sim *s)
+{
+    for (int i = 0; i < s->faults.n; i++)
+        if (s->faults.f[i].kind == SIM_FAULT_BOOTLOOP)
+            return s->faults.f[i].value;
+    return 0;
 }
 
 long sim_fault_urc_delay_ms(struct sim *s, const char *name)

@@ -4,7 +4,8 @@
  * In RAM it survives simulated reboots (AT+CRESET, power cuts). With --state DIR it is
  * also written through to plain files, so it survives simulator restarts:
  *   DIR/cert/<name>   TLS store (AT+CCERTDOWN)
- *   DIR/fs/<name>     module file system (reserved for the FOTA commands)
+ *   DIR/fs/<name>     module file system (CFSWFILE, CFTRANRX)
+ *   DIR/sys/<name>    module internals: FOTA state ("fota"), counters ("stats")
  *   DIR/revision      firmware revision, when it differs from the profile's
  * Names are escaped (%XX for anything outside [A-Za-z0-9._-]) so a module path such as
  * "C:/fota/update.zip" is one file. Every write is atomic (temp file, fsync, rename,
@@ -21,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const area_dir[SIM_AREA_COUNT] = {"cert", "fs"};
+static const char *const area_dir[SIM_AREA_COUNT] = {"cert", "fs", "sys"};
 
 static void escape_name(const char *name, char *out, size_t cap)
 {
@@ -302,5 +303,47 @@ int sim_flash_set_revision(struct sim *s, const char *rev)
     }
     free(f->revision);
     f->revision = sim_xstrdup(rev);
+    return 0;
+}
+
+int sim_flash_write_at(struct sim *s, enum sim_area a, const char *name, size_t off,
+                       const void *data, size_t len)
+{
+    struct sim_flash *f = &s->flash;
+    long i = find(f, a, name);
+    size_t old = i >= 0 ? f->files[a][i].len : 0;
+    if (off > old)
+        return -1;
+    if (f->dir) {
+        char esc[600], dir[4200], path[4900];
+        escape_name(name, esc, sizeof esc);
+        snprintf(dir, sizeof dir, "%s/%s", f->dir, area_dir[a]);
+        snprintf(path, sizeof path, "%s/%s", dir, esc);
+        int fd = open(path, O_WRONLY | O_CREAT, 0644);
+        if (fd < 0)
+            return -1;
+        const uint8_t *p = data;
+        size_t done = 0;
+        while (done < len) {
+            ssize_t n = pwrite(fd, p + done, len - done, (off_t)(off + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                close(fd);
+                return -1;
+            }
+            done += (size_t)n;
+        }
+        if (fsync(fd) != 0 || close(fd) != 0)
+            return -1;
+        if (i < 0)
+            fsync_dir(dir);
+    }
+    size_t nlen = off + len > old ? off + len : old;
+    uint8_t *copy = sim_xmalloc(nlen ? nlen : 1);
+    if (old)
+        memcpy(copy, f->files[a][i].data, old);
+    memcpy(copy + off, data, len);
+    insert_ram(f, a, name, copy, nlen);
     return 0;
 }

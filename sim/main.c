@@ -75,6 +75,13 @@ static void usage(FILE *f)
         "  --rx-chunk N            max bytes per +CMQTTRXPAYLOAD chunk (default 1500, S1)\n"
         "  --cmee N                AT+CMEE value after boot (default 2)\n"
         "\n"
+        "Files and firmware update (SIM7000 CFS*/CFOTA, SIM7600 FS*/CFTRANRX/CDELTA)\n"
+        "  --fs-size N             bytes of the file system deltas go to (SIM7000 CFS,\n"
+        "                          SIM7600 F:), for free-space answers (default 8 MiB)\n"
+        "  --fota-time-ms N        how long the module takes to apply a delta (default 2000)\n"
+        "  --make-delta ...        write a simulated delta file and exit (--make-delta\n"
+        "                          --help for its options)\n"
+        "\n"
         "Test bench\n"
         "  --control PATH          create a FIFO at PATH that acts on the module's hardware:\n"
         "                          power-cycle [OFF_MS] | power-off | power-on | tp1 on|off |\n"
@@ -141,7 +148,7 @@ static bool parse_order(const char *arg, enum sim_order *o)
 enum {
     O_PROFILE = 256, O_LINK, O_BAUD, O_STATE, O_FAULT, O_SEED, O_BOOT, O_REENUM, O_SIMDELAY,
     O_URCDELAY, O_URCORDER, O_PECHO, O_PSPACE, O_PTIMEOUT, O_BUSYPUB, O_BEFOREFAIL, O_RXCHUNK,
-    O_MAXWRITE, O_CMEE, O_LIST, O_HELP, O_CONTROL,
+    O_MAXWRITE, O_CMEE, O_LIST, O_HELP, O_CONTROL, O_FSSIZE, O_FOTATIME,
 };
 
 static const struct option long_opts[] = {
@@ -166,6 +173,8 @@ static const struct option long_opts[] = {
     {"cmee", required_argument, NULL, O_CMEE},
     {"list-profiles", no_argument, NULL, O_LIST},
     {"control", required_argument, NULL, O_CONTROL},
+    {"fs-size", required_argument, NULL, O_FSSIZE},
+    {"fota-time-ms", required_argument, NULL, O_FOTATIME},
     {"help", no_argument, NULL, O_HELP},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -186,6 +195,8 @@ static int parse_options(struct sim_opts *o, int argc, char **argv)
     o->rx_chunk = 1500;
     o->max_write = 64;
     o->cmee_default = 2;
+    o->fs_size = 8L << 20;
+    o->fota_time_ms = 2000;
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
@@ -261,6 +272,11 @@ static int parse_options(struct sim_opts *o, int argc, char **argv)
             o->cmee_default = (int)v;
             break;
         case O_CONTROL: o->control = optarg; break;
+        case O_FSSIZE: ok = parse_int(optarg, 1024, 1L << 40, &o->fs_size); break;
+        case O_FOTATIME:
+            ok = parse_int(optarg, 0, 3600000, &v);
+            o->fota_time_ms = (int)v;
+            break;
         case O_LIST: list_profiles(); exit(0);
         case O_HELP: usage(stdout); exit(0);
         case 'v': o->verbose = true; break;
@@ -371,12 +387,14 @@ int main(int argc, char **argv)
         printf("modemsim %s\n", MODEMKIT_VERSION);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "--make-delta") == 0)
+        return sim_fota_make_delta(argc - 1, argv + 1);
     if (argc >= 3 && strcmp(argv[1], "--ctl") == 0)
         return argc >= 4 ? sim_control_send(argv[2], argc - 3, argv + 3)
                          : (sim_warn("--ctl PATH LINE..."), 2);
     if (parse_options(&s->opt, argc, argv) != 0)
         return 2;
-    s->prof = sim_profile_find(s->opt.profile);
+    s->prof = s->base_prof = sim_profile_find(s->opt.profile);
     if (!s->prof) {
         sim_warn("unknown profile \"%s\" (see --list-profiles)", s->opt.profile);
         return 2;

@@ -42,6 +42,26 @@ static const struct sim_test_answer tests_sim7500a[] = {
     {NULL, NULL},
 };
 
+/*
+ * Revisions a profile can be updated to over the air (modemsim --make-delta builds the
+ * deltas). LE11B14SIM7600M22 is the revision the seed-000 user moved to, after which
+ * AT+CMQTTACCQ took an MQTT version and AT+CMQTTCONNECT user name and password: the
+ * same as -H firmware. 1529B05SIM7000G is made up for the simulation (the SIM7000 FOTA
+ * note, S7, names no revisions beyond 1529B04).
+ */
+static const struct sim_revision revs_sim7600sa[] = {
+    {"LE11B14SIM7600M22",
+     SIM_CAP_SIMCOM | SIM_CAP_NETOPEN | SIM_CAP_CMQTT | SIM_CAP_CMQTT_VER | SIM_CAP_CMQTT_AUTH |
+         SIM_CAP_CCERT | SIM_CAP_SSL_ALL | SIM_CAP_FS7600,
+     NULL},
+    {NULL, 0, NULL},
+};
+
+static const struct sim_revision revs_sim7000g[] = {
+    {"1529B05SIM7000G", SIM_CAP_SMQTT | SIM_CAP_CNACT | SIM_CAP_CFS, NULL},
+    {NULL, 0, NULL},
+};
+
 static const struct sim_profile sim_profiles[] = {
     {
         /* SIM7600E-H with the full CMQTT of the V3.00 manual (S1 §16). "SIM7600M22" is
@@ -49,7 +69,7 @@ static const struct sim_profile sim_profiles[] = {
         .name = "SIM7600E-H",
         .summary = "SIMCom SIM7600E-H, full CMQTT (MQTT 3.1/3.1.1, credentials), TLS store",
         .caps = SIM_CAP_SIMCOM | SIM_CAP_NETOPEN | SIM_CAP_CMQTT | SIM_CAP_CMQTT_VER |
-                SIM_CAP_CMQTT_AUTH | SIM_CAP_CCERT | SIM_CAP_SSL_ALL,
+                SIM_CAP_CMQTT_AUTH | SIM_CAP_CCERT | SIM_CAP_SSL_ALL | SIM_CAP_FS7600,
         .ati = SIM_ATI_SIMCOM_LTE,
         .manufacturer = "SIMCOM INCORPORATED",
         .model = "SIMCOM_SIM7600E-H",
@@ -76,7 +96,7 @@ static const struct sim_profile sim_profiles[] = {
         .name = "SIM7600SA",
         .summary = "SIMCom SIM7600SA, old LE11 firmware: no MQTT version, no credentials",
         .caps = SIM_CAP_SIMCOM | SIM_CAP_NETOPEN | SIM_CAP_CMQTT | SIM_CAP_CCERT |
-                SIM_CAP_SSL_ALL,
+                SIM_CAP_SSL_ALL | SIM_CAP_FS7600,
         .ati = SIM_ATI_SIMCOM_LTE,
         .manufacturer = "SIMCOM INCORPORATED",
         .model = "SIMCOM_SIM7600SA",
@@ -97,13 +117,14 @@ static const struct sim_profile sim_profiles[] = {
         .smqtt_version = 4,
         .urc_order = "START=before",
         .tests = tests_le11,
+        .revisions = revs_sim7600sa,
     },
     {
         /* SIM7500A on LE11B02SIM7500A firmware (seed 001, cmendes0101): sslversion 4 is
          * refused. UNVERIFIED: its CMQTT is assumed to be the old LE11 one too. */
         .name = "SIM7500A",
         .summary = "SIMCom SIM7500A, LE11B02 firmware: CSSLCFG sslversion 4 refused",
-        .caps = SIM_CAP_SIMCOM | SIM_CAP_NETOPEN | SIM_CAP_CMQTT | SIM_CAP_CCERT,
+        .caps = SIM_CAP_SIMCOM | SIM_CAP_NETOPEN | SIM_CAP_CMQTT | SIM_CAP_CCERT | SIM_CAP_FS7600,
         .ati = SIM_ATI_SIMCOM_LTE,
         .manufacturer = "SIMCOM INCORPORATED",
         .model = "SIMCOM_SIM7500A",
@@ -127,7 +148,7 @@ static const struct sim_profile sim_profiles[] = {
         /* SIM7000G: SM* MQTT (S6, S9 §17), CNACT bearer (S5 §5.2, seed 003). */
         .name = "SIM7000G",
         .summary = "SIMCom SIM7000G, SM* MQTT, CNACT/CNCFG/CGNAPN bearer",
-        .caps = SIM_CAP_SMQTT | SIM_CAP_CNACT,
+        .caps = SIM_CAP_SMQTT | SIM_CAP_CNACT | SIM_CAP_CFS,
         .ati = SIM_ATI_SIMCOM_7000,
         .manufacturer = "SIMCOM_Ltd",       /* UNVERIFIED */
         .model = "SIMCOM_SIM7000G",         /* UNVERIFIED */
@@ -146,6 +167,7 @@ static const struct sim_profile sim_profiles[] = {
         .smqtt_version = 4, /* UNVERIFIED */
         .urc_order = "",
         .tests = NULL,
+        .revisions = revs_sim7000g,
     },
     {
         /* Sierra Wireless RC7620 on R8 firmware (seed 002). */
@@ -193,4 +215,18 @@ const struct sim_profile *sim_profile_find(const char *name)
 const struct sim_profile *sim_profile_at(size_t i)
 {
     return i < NPROFILES ? &sim_profiles[i] : NULL;
+}
+
+const struct sim_profile *sim_profile_effective(const struct sim_profile *base, const char *rev)
+{
+    static struct sim_profile eff;
+    for (const struct sim_revision *r = base->revisions; r && r->revision; r++) {
+        if (strcmp(r->revision, rev) == 0) {
+            eff = *base;
+            eff.caps = r->caps;
+            eff.tests = r->tests;
+            return &eff;
+        }
+    }
+    return base;
 }

@@ -144,6 +144,7 @@ struct sim_module {
 
 extern const struct sim_module sim_mod_basic, sim_mod_net, sim_mod_tls, sim_mod_cmqtt,
     sim_mod_smqtt, sim_mod_sierra;
+extern const struct sim_module sim_mod_fota, sim_mod_fs; /* cmd_fota.c, cmd_fs.c */
 
 /* Argument helpers (util.c). Index i is 0-based. */
 bool sim_arg_has(const struct sim_req *r, int i);               /* present and non-empty */
@@ -164,8 +165,8 @@ bool sim_arg_is(const struct sim_req *r, int i, const char *lit); /* case-insens
 #define SIM_CAP_SMQTT (1u << 7)       /* SIM7000 AT+SM* MQTT (S6) */
 #define SIM_CAP_CNACT (1u << 8)       /* SIM7000 CNACT/CNCFG/CGNAPN bearer (S5, seed 003) */
 #define SIM_CAP_SIERRA (1u << 9)      /* Sierra "!" commands */
-#define SIM_CAP_FS7600 (1u << 10)     /* reserved: FS*, CFTRANRX, CDELTA (FOTA engineer) */
-#define SIM_CAP_CFS (1u << 11)        /* reserved: SIM7000 CFS*, CFOTA (FOTA engineer) */
+#define SIM_CAP_FS7600 (1u << 10)     /* FS*, CFTRANRX/TX, CDELTA (S1 §20, §19.2.8) */
+#define SIM_CAP_CFS (1u << 11)        /* SIM7000 CFS*, HTTPTOFS, CFOTA (S5 §15, S7) */
 #define SIM_CAP_BOOTHOLD (1u << 12)   /* AT!BOOTHOLD accepted */
 
 enum sim_ati_style {
@@ -177,6 +178,14 @@ enum sim_ati_style {
 struct sim_test_answer {
     const char *cmd;  /* "+CMQTTACCQ" */
     const char *text; /* full answer lines, "\r\n" separated */
+};
+
+/* A firmware revision the module can be updated to, with what it changes (cmd_fota.c
+ * switches the profile at boot by the revision in flash: sim_profile_effective). */
+struct sim_revision {
+    const char *revision;      /* as AT+CGMR prints it */
+    uint32_t caps;             /* SIM_CAP_* of this revision */
+    const struct sim_test_answer *tests; /* test answers of this revision (NULL: defaults) */
 };
 
 struct sim_profile {
@@ -202,9 +211,14 @@ struct sim_profile {
     const struct sim_test_answer *tests; /* overrides of the command tables' test answers */
     /* Sierra AT!IMPREF? fields (seed 002) */
     const char *sierra_fw, *sierra_carrier, *sierra_config, *sierra_subpri;
+    const struct sim_revision *revisions; /* other revisions it can run, {NULL} ended */
 };
 
 const struct sim_profile *sim_profile_find(const char *name);
+/* base with the capabilities and test answers of revision rev (base itself when rev is
+ * its factory revision or unknown). The result stays valid until the next call. */
+const struct sim_profile *sim_profile_effective(const struct sim_profile *base,
+                                                const char *rev);
 const struct sim_profile *sim_profile_at(size_t i); /* NULL past the end */
 
 /* ------------------------------------------------------------------------------------
@@ -239,6 +253,8 @@ struct sim_opts {
     int rx_chunk;             /* max bytes per +CMQTTRXPAYLOAD chunk (S1: 1500) */
     int max_write;            /* max bytes per write() to the pty */
     int cmee_default;         /* UNVERIFIED: AT+CMEE value after boot */
+    long fs_size;             /* bytes of the FOTA file system (SIM7000 CFS, SIM7600 F:) */
+    int fota_time_ms;         /* duration of a firmware update inside the module */
     const char *control;      /* --control FIFO: test-bench commands (control.c) */
     bool verbose;
 };
@@ -248,7 +264,8 @@ struct sim_opts {
  */
 enum sim_area {
     SIM_AREA_CERT, /* TLS store: AT+CCERTDOWN (S1 §10) */
-    SIM_AREA_FS,   /* module file system (FOTA engineer: CFTRANRX, CFSWFILE, ...) */
+    SIM_AREA_FS,   /* module file system (CFTRANRX, CFSWFILE, ...) */
+    SIM_AREA_SYS,  /* module internals that survive power loss (FOTA state, counters) */
     SIM_AREA_COUNT
 };
 
@@ -273,6 +290,11 @@ const struct sim_file *sim_flash_list(struct sim *s, enum sim_area a, size_t *n)
 int sim_flash_put(struct sim *s, enum sim_area a, const char *name, const void *data,
                   size_t len);
 int sim_flash_del(struct sim *s, enum sim_area a, const char *name);
+/* Writes len bytes at off of file name (created if missing; off <= its size), in place:
+ * with --state the file is written and fsynced (not replaced), so appending a chunk to a
+ * large file costs the chunk, not the file. */
+int sim_flash_write_at(struct sim *s, enum sim_area a, const char *name, size_t off,
+                       const void *data, size_t len);
 const char *sim_revision(struct sim *s);
 int sim_flash_set_revision(struct sim *s, const char *rev);
 
@@ -284,8 +306,13 @@ enum sim_fault_kind {
     SIM_FAULT_DROP_RX, SIM_FAULT_DROP_TX, SIM_FAULT_CORRUPT_RX, SIM_FAULT_CORRUPT_TX,
     SIM_FAULT_URC_DELAY, SIM_FAULT_URC_DROP,
     SIM_FAULT_BROKER_DROP, SIM_FAULT_POWER_CUT, SIM_FAULT_NONET, SIM_FAULT_PING,
+    SIM_FAULT_BOOTLOOP, /* value: reset period in ms (cmd_fota.c) */
 };
-enum sim_trigger { SIM_TRIG_NONE, SIM_TRIG_STEP, SIM_TRIG_TIME, SIM_TRIG_CONNECTED };
+enum sim_trigger {
+    SIM_TRIG_NONE, SIM_TRIG_STEP, SIM_TRIG_TIME, SIM_TRIG_CONNECTED,
+    SIM_TRIG_DATA,   /* file data bytes received (cmd_fs.c) */
+    SIM_TRIG_UPDATE, /* firmware update percent (cmd_fota.c) */
+};
 struct sim_fault {
     enum sim_fault_kind kind;
     double rate;         /* byte faults */
@@ -307,6 +334,9 @@ bool sim_fault_step(struct sim *s, long step);        /* true: power was cut */
 void sim_fault_connected(struct sim *s);             /* a broker connection came up */
 long sim_fault_urc_delay_ms(struct sim *s, const char *name);
 bool sim_fault_urc_drop(struct sim *s, const char *name);
+bool sim_fault_data(struct sim *s, long total_bytes);   /* true: power was cut */
+bool sim_fault_update(struct sim *s, long percent);     /* true: power was cut */
+long sim_fault_bootloop_ms(struct sim *s);              /* 0: no boot-loop fault */
 void sim_fault_fire(struct sim *s, struct sim_fault *f);
 extern const char sim_fault_help[];
 
@@ -529,6 +559,28 @@ struct sim_sierra {
     bool unlocked; /* AT!ENTERCND */
 };
 
+struct sim_fs { /* cmd_fs.c */
+    bool cfs_init;          /* SIM7000 AT+CFSINIT done */
+    char cwd[8];            /* SIM7600 AT+FSCD: "C:/" or "F:/" */
+    char wname[160];        /* file whose prompt data is awaited */
+    size_t woff;            /* where it goes */
+    long data_bytes;        /* file data bytes received since start (faults) */
+    int http_timer;         /* AT+HTTPTOFS in progress */
+    char http_url[260], http_path[160];
+};
+
+struct sim_fota { /* cmd_fota.c; persisted in SIM_AREA_SYS "fota" */
+    bool loaded;
+    int status;             /* AT+CFOTA? */
+    bool pending;           /* an update runs at the next boot (or is running) */
+    char method[8];         /* "cfota" or "cdelta" */
+    char path[160];         /* the delta file */
+    int progress;           /* percent done, persisted per step */
+    long applies;           /* apply commands executed (AT+CFOTA=1, AT+CDELTA) */
+    long updates;           /* updates that ran to the end */
+    bool bootloop;          /* resetting until a cold boot (fault) */
+};
+
 /* ------------------------------------------------------------------------------------
  * The simulator
  */
@@ -615,6 +667,10 @@ struct sim {
     struct sim_smqtt smqtt;
     struct sim_sierra sierra;
     char ccert_pending[130]; /* AT+CCERTDOWN name while its data arrives */
+    struct sim_fs fs;
+    struct sim_fota fota;
+    const struct sim_profile *base_prof; /* --profile; s->prof follows the revision */
+    bool fw_hold;            /* the AT firmware does not start this boot (update, loop) */
 };
 
 /* ------------------------------------------------------------------------------------
@@ -645,5 +701,7 @@ void sim_cmqtt_nonet(struct sim *s);                    /* cmd_cmqtt.c: fault +C
 void sim_cmqtt_ping(struct sim *s, int err);            /* cmd_cmqtt.c: fault +CMQTTPING */
 bool sim_parse_url(const char *url, char *host, size_t hostcap, int *port); /* tcp://h:p */
 bool sim_host_allowed(const char *host); /* loopback only; others are "DNS error" */
+long sim_fs_free(struct sim *s, char drive);  /* cmd_fs.c: free bytes ('F', or 0: SIM7000) */
+int sim_fota_make_delta(int argc, char **argv); /* cmd_fota.c: modemsim --make-delta */
 
 #endif

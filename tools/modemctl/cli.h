@@ -43,6 +43,7 @@ struct mk_cli {
     bool json;            /* --json */
     int verbose;          /* -v count */
     uint32_t timeout_ms;  /* --timeout; default per command */
+    bool quiet_open;      /* device open: no "does not answer" message (caller retries) */
     const struct mk_cli_cmd *cmd;
     /* device, once opened (tools/modemctl/device.c) */
     struct mk_at_chan *chan;

@@ -11,6 +11,8 @@ extern const struct mk_cli_cmd mk_cmd_cert_ls;
 extern const struct mk_cli_cmd mk_cmd_cert_rm;
 extern const struct mk_cli_cmd mk_cmd_mqtt_pub;
 extern const struct mk_cli_cmd mk_cmd_mqtt_sub;
+extern const struct mk_cli_cmd mk_cmd_fs_put, mk_cmd_fs_ls, mk_cmd_fs_rm;
+extern const struct mk_cli_cmd mk_cmd_fota_pack, mk_cmd_fota_apply, mk_cmd_fota_status;
 
 const struct mk_cli_cmd *const mk_cli_commands[] = {
     &mk_cmd_info,
@@ -22,5 +24,11 @@ const struct mk_cli_cmd *const mk_cli_commands[] = {
     &mk_cmd_cert_rm,
     &mk_cmd_mqtt_pub,
     &mk_cmd_mqtt_sub,
+    &mk_cmd_fs_put,
+    &mk_cmd_fs_ls,
+    &mk_cmd_fs_rm,
+    &mk_cmd_fota_pack,
+    &mk_cmd_fota_apply,
+    &mk_cmd_fota_status,
     NULL,
 };

@@ -16,6 +16,7 @@
 #include "modemkit/posix.h"
 
 #define MK_CLI_MAX_URCS 64
+#define MK_CLI_SYNC_QUIET_MS 150 /* silence after the sync's OK */
 
 struct mk_cli_dev {
     struct mk_posix_port port;
@@ -196,8 +197,21 @@ static enum mk_err mk_cli_sync(struct mk_cli_dev *d, uint64_t deadline)
     enum mk_err e = MK_E_TIMEOUT;
     while (mk_posix_now_ms() < deadline) {
         e = mk_at_simple(&d->chan, "AT", 700, NULL, 0, NULL);
-        if (e == MK_OK || e == MK_E_HANGUP)
+        if (e == MK_E_HANGUP)
             break;
+        if (e != MK_OK)
+            continue;
+        /* With echo off an "OK" cannot be told from the late answer of a command an
+         * earlier program left running (a killed `fota apply` mid-chunk: the module
+         * answers that chunk after we started). Only an OK followed by a quiet gap is
+         * ours; anything arriving in the gap means answers are shifted: probe again. */
+        uint64_t t0 = mk_posix_now_ms();
+        e = mk_at_pump(&d->chan, MK_CLI_SYNC_QUIET_MS);
+        if (e == MK_E_HANGUP)
+            break;
+        if (mk_posix_now_ms() - t0 >= MK_CLI_SYNC_QUIET_MS)
+            break; /* quiet: synced */
+        e = MK_E_TIMEOUT;
     }
     if (e != MK_OK)
         return e;
@@ -253,7 +267,7 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
     uint32_t wait_ms = cli->timeout_ms && cli->timeout_ms < 25000 ? cli->timeout_ms : 25000;
     e = mk_cli_sync(d, mk_posix_now_ms() + wait_ms);
     d->urcs_live = true;
-    if (e != MK_OK)
+    if (e != MK_OK && !cli->quiet_open)
         fprintf(stderr, "modemctl: %s does not answer AT commands (%s); is it the AT port?\n",
                 cli->device, mk_strerror(e));
     return e;
