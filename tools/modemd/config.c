@@ -67,6 +67,9 @@ static const struct md_key md_keys[] = {
     KEY("mqtt", "clean_session", K_BOOL, clean_session, "false", NULL,
         "false keeps the session on the broker while the device is away, so QoS 1 "
         "parameter and job messages sent meanwhile are delivered when it is back."),
+    KEY("mqtt", "reconnect_max", K_DUR, reconnect_max_ms, "60s", NULL,
+        "Longest pause between reconnect attempts (they start at 1 s and double, with "
+        "jitter, so that a fleet does not reconnect in lockstep)."),
     KEY("mqtt", "version", K_ENUM, version, "default", "default|3.1|3.1.1",
         "MQTT protocol version; 'default' sends none (firmware without a version choice "
         "speaks 3.1)."),
@@ -547,6 +550,8 @@ static void md_check(struct md_parse *p)
         md_err(p, 0, "mqtt.password needs mqtt.username");
     if (!c->certfile[0] != !c->keyfile[0])
         md_err(p, 0, "mqtt.certfile and mqtt.keyfile go together");
+    if (c->reconnect_max_ms < 1000 || c->reconnect_max_ms > 3600000)
+        md_err(p, 0, "mqtt.reconnect_max must be 1 s .. 1 h");
     if (c->keepalive_ms < 1000 || c->keepalive_ms > 64800000)
         md_err(p, 0, "mqtt.keepalive must be 1 s .. 18 h");
     struct {
@@ -578,10 +583,12 @@ static void md_check(struct md_parse *p)
         md_err(p, 0, "fota.require_signature needs fota.public_key");
     if (!c->state_dir[0])
         md_err(p, 0, "state.dir must not be empty");
-    if (!c->queue_path[0])
-        snprintf(c->queue_path, sizeof c->queue_path, "%s/queue.log", c->state_dir);
-    if (!c->journal_dir[0])
-        snprintf(c->journal_dir, sizeof c->journal_dir, "%s/fota", c->state_dir);
+    if (!c->queue_path[0] && snprintf(c->queue_path, sizeof c->queue_path, "%s/queue.log",
+                                      c->state_dir) >= (int)sizeof c->queue_path)
+        md_err(p, 0, "state.dir is too long");
+    if (!c->journal_dir[0] && snprintf(c->journal_dir, sizeof c->journal_dir, "%s/fota",
+                                       c->state_dir) >= (int)sizeof c->journal_dir)
+        md_err(p, 0, "state.dir is too long");
     for (size_t i = 0; i < c->n_params; i++)
         if (!c->params[i].type[0])
             md_err(p, 0, "[param %s] needs a type", c->params[i].name);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "modemd.h"
+#include "modemkit/str.h"
 #include "modemkit/tls.h"
 
 #define MD_BACKOFF_MIN_MS 1000u
@@ -174,8 +175,7 @@ static void md_find_modemsim(char *out, size_t cap)
             *slash = '\0';
             static const char *const rel[] = {"/modemsim", "/../../sim/modemsim"};
             for (size_t i = 0; i < 2; i++) {
-                snprintf(out, cap, "%s%s", self, rel[i]);
-                if (access(out, X_OK) == 0)
+                if (snprintf(out, cap, "%s%s", self, rel[i]) < (int)cap && access(out, X_OK) == 0)
                     return;
             }
         }
@@ -240,7 +240,8 @@ static void md_backoff(struct md_link *l)
         l->backoff_ms = MD_BACKOFF_MIN_MS;
     uint32_t j = l->backoff_ms / 4;
     l->next_try_ms = md_now() + l->backoff_ms - j + (uint32_t)rand() % (2 * j + 1);
-    l->backoff_ms = l->backoff_ms >= MD_BACKOFF_MAX_MS / 2 ? MD_BACKOFF_MAX_MS : l->backoff_ms * 2;
+    uint32_t max = (uint32_t)l->cfg->reconnect_max_ms;
+    l->backoff_ms = l->backoff_ms >= max / 2 ? max : l->backoff_ms * 2;
 }
 
 /* Logs a session failure: at warning level the first time, then at most every minute. */
@@ -459,8 +460,8 @@ static enum mk_err md_mqtt_setup(struct md_link *l, char *why, size_t cap)
     mc.reopen = md_mqtt_reopen;
     mc.rand_seed = (uint64_t)getpid() * 2654435761u + md_now();
     mc.user = l;
-    mc.backoff_min_ms = 1000;
-    mc.backoff_max_ms = 60000;
+    mc.backoff_min_ms = MD_BACKOFF_MIN_MS;
+    mc.backoff_max_ms = (uint32_t)c->reconnect_max_ms;
     mc.op_timeout_ms = 30000; /* a PUBACK that takes longer: give up, publish again */
     enum mk_err e = mk_mqtt_init(&l->mqtt, &mc);
     if (e != MK_OK) {
@@ -548,7 +549,9 @@ static void md_session(struct md_link *l)
         e = md_mqtt_setup(l, why, sizeof why);
         if (e != MK_OK) {
             /* permanent for this firmware: retried rarely (an update may fix it) */
-            l->backoff_ms = MD_BACKOFF_MAX_MS;
+            l->backoff_ms = MD_BACKOFF_MAX_MS > l->cfg->reconnect_max_ms
+                                ? MD_BACKOFF_MAX_MS
+                                : (uint32_t)l->cfg->reconnect_max_ms;
             md_session_fail(l, "MQTT cannot work with this configuration", why);
             return;
         }

@@ -48,6 +48,7 @@ struct md_config {
     char password[257];
     char cafile[MD_PATH_CAP], certfile[MD_PATH_CAP], keyfile[MD_PATH_CAP];
     uint64_t keepalive_ms;
+    uint64_t reconnect_max_ms;
     bool clean_session;
     char version[8];
     /* [topics], {client_id} already substituted after md_config_load */
