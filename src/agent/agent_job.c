@@ -453,8 +453,15 @@ static void j_finish(struct mk_agent *a, int result, const char *status, const c
     mk_strlcpy(j->detail, detail, sizeof j->detail);
     j->ts_ms = mk_agent_wall(a);
     j_remember(a, j->id);
-    mk_agent_log(a, result == 1 ? MK_AGENT_LOG_INFO : MK_AGENT_LOG_WARN, "update job ", j->id,
-                 result == 1 ? " succeeded" : " failed");
+    char what[MK_AGENT_ID_CAP + 16];
+    struct mk_sb sb;
+    mk_sb_init(&sb, what, sizeof what);
+    mk_sb_puts(&sb, "update job ");
+    mk_sb_puts(&sb, j->id);
+    mk_sb_puts(&sb, result == 1 ? " succeeded"
+                    : strcmp(status, "REJECTED") == 0 ? " refused: " : " failed: ");
+    mk_agent_log(a, result == 1 ? MK_AGENT_LOG_INFO : MK_AGENT_LOG_WARN, what,
+                 result == 1 ? NULL : detail, NULL);
     mk_agent_job_save(a);
     mk_agent_status_now(a);
 }

@@ -48,6 +48,12 @@ class Scratch:
     def __init__(self, tag):
         self.dir = tempfile.mkdtemp(prefix="modemd-%s-" % tag)
         self.procs = []
+        self.files = []
+
+    def open(self, name, mode):
+        f = open(self.path(name), mode)
+        self.files.append(f)
+        return f
 
     def path(self, *names):
         return os.path.join(self.dir, *names)
@@ -57,7 +63,7 @@ class Scratch:
         return p
 
     def cleanup(self, keep=False):
-        for p in self.procs:
+        for p in reversed(self.procs):  # modemd before the module and the broker
             if p.poll() is None:
                 p.terminate()
                 try:
@@ -65,6 +71,8 @@ class Scratch:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        for f in self.files:
+            f.close()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -126,7 +134,7 @@ class Subscriber:
 
     def __init__(self, scratch, broker, topic, cid):
         self.out = scratch.path("sub-%s.txt" % cid)
-        self.f = open(self.out, "wb")
+        self.f = scratch.open(os.path.basename(self.out), "wb")
         self.proc = scratch.track(subprocess.Popen(
             ["mosquitto_sub", "-p", str(broker.port), "-h", "127.0.0.1", "-i", cid, "-c",
              "-q", "1", "-v", "-t", topic], stdout=self.f, stderr=subprocess.DEVNULL))
@@ -161,7 +169,7 @@ class Sim:
         self.link = scratch.path("ttyMODEM")
         self.ctl = scratch.path("sim.ctl")
         self.state = scratch.path("simstate")
-        self.err = open(scratch.path("modemsim.err"), "wb")
+        self.err = scratch.open("modemsim.err", "wb")
         self.proc = scratch.track(subprocess.Popen(
             [MODEMSIM, "--profile", profile, "--link", self.link, "--control", self.ctl,
              "--state", self.state, "--boot-delay-ms", "100"] + list(extra),
@@ -187,7 +195,7 @@ class Modemd:
         self.starts = 0
 
     def start(self, *args):
-        f = open(self.log, "ab")
+        f = self.s.open(os.path.basename(self.log), "ab")
         f.write(b"---- start %d ----\n" % self.starts)
         f.flush()
         self.starts += 1

@@ -462,6 +462,10 @@ static void md_line(struct md_parse *p, char *s, int line)
     }
     *eq = '\0';
     char *key = md_trim(s), *v = md_trim(eq + 1);
+    if (p->section == 1) {
+        md_param_key(p, key, v, line); /* values there are JSON texts: quotes are theirs */
+        return;
+    }
     if (!md_unquote(v)) {
         md_err(p, line, "unbalanced quotes in the value of '%s'", key);
         return;
@@ -470,10 +474,6 @@ static void md_line(struct md_parse *p, char *s, int line)
         if (p->section == -1 && !p->sec[0])
             md_err(p, line, "'%s' is outside any section", key);
         return; /* the bad section was reported already */
-    }
-    if (p->section == 1) {
-        md_param_key(p, key, v, line);
-        return;
     }
     for (size_t i = 0; i < MD_NKEYS; i++) {
         if (strcmp(md_keys[i].section, p->sec) || strcmp(md_keys[i].key, key))

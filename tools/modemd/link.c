@@ -253,9 +253,11 @@ static void md_session_fail(struct md_link *l, const char *what, const char *det
         l->last_error_log_ms = now;
     char msg[MK_AGENT_TEXT_CAP];
     snprintf(msg, sizeof msg, "%s: %s", what, detail);
-    md_log(level, "%s (next try in %u s)", msg, (l->backoff_ms + 999) / 1000);
-    mk_strlcpy(l->agent->last_error, msg, sizeof l->agent->last_error);
     md_backoff(l);
+    if (md_stop)
+        level = MK_AGENT_LOG_DEBUG; /* stopping: waits cut short are expected */
+    md_log(level, "%s (next try in %.1f s)", msg, (double)(l->next_try_ms - now) / 1000.0);
+    mk_strlcpy(l->agent->last_error, msg, sizeof l->agent->last_error);
 }
 
 /* AT until OK followed by a quiet gap (an OK from a command a killed modemd left running
@@ -320,7 +322,7 @@ static void md_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, 
         if (o != MK_MQTT_RECOVERING)
             mk_strlcpy(l->agent->last_error, detail, sizeof l->agent->last_error);
     } else if (n == MK_MQTT_FAILED) {
-        md_log(MK_AGENT_LOG_ERR, "MQTT gave up: %s", detail);
+        md_log(md_stop ? MK_AGENT_LOG_DEBUG : MK_AGENT_LOG_ERR, "MQTT gave up: %s", detail);
         mk_strlcpy(l->agent->last_error, detail, sizeof l->agent->last_error);
     }
 }
@@ -651,6 +653,26 @@ enum mk_err md_link_reopen(struct md_link *l, uint64_t deadline)
         md_log(MK_AGENT_LOG_INFO, "the module is back");
     }
     return e;
+}
+
+enum mk_err md_link_ready(struct md_link *l, uint64_t deadline)
+{
+    enum mk_err e = MK_OK;
+    while (!l->port_ok) {
+        if (md_stop)
+            return MK_E_CANCELLED;
+        if (md_now() >= deadline)
+            return e == MK_OK ? MK_E_TIMEOUT : e;
+        e = md_open_port(l);
+        if (e == MK_OK) {
+            e = md_sync(l, deadline);
+            l->port_ok = e == MK_OK;
+        } else {
+            mk_agent_sample_poll(l->agent);
+            mk_posix_sleep_ms(50); /* the device is not there (yet) */
+        }
+    }
+    return MK_OK;
 }
 
 enum mk_err md_link_power_cycle(struct md_link *l)

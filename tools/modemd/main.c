@@ -211,7 +211,10 @@ static int md_run_agent(struct md_main *m, bool once, bool exit_when_done)
     uint64_t once_deadline = t0 + c->reopen_timeout_ms + 60000;
     uint64_t drained_at = 0;
     int rc = MD_EXIT_OK;
+    uint32_t wait = 0;
     while (!md_stop) {
+        /* the link first: a job resumed after a restart finds the session attempted */
+        md_link_poll(m->link, wait);
         mk_agent_sample_poll(a);
         for (int i = 0; i < 64 && !md_stop && mk_agent_step(a, 4); i++)
             mk_agent_sample_poll(a);
@@ -238,10 +241,7 @@ static int md_run_agent(struct md_main *m, bool once, bool exit_when_done)
             }
         }
         uint64_t next = mk_agent_next_ms(a);
-        uint64_t wait = next > now ? next - now : 0;
-        if (wait > 250)
-            wait = 250;
-        md_link_poll(m->link, (uint32_t)wait);
+        wait = next > now ? (next - now > 250 ? 250u : (uint32_t)(next - now)) : 0u;
     }
     mk_agent_shutdown(a, md_stop ? "signal" : "done");
     md_link_close(m->link);

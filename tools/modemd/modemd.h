@@ -157,6 +157,8 @@ const struct mk_agent_link *md_link_ops(struct md_link *l);
 struct mk_at_chan *md_link_chan(struct md_link *l);
 /* For the updater: reopen the port after a module reboot (sampling meanwhile). */
 enum mk_err md_link_reopen(struct md_link *l, uint64_t deadline_ms);
+/* For the updater: the port open and the channel synced, before deadline_ms. */
+enum mk_err md_link_ready(struct md_link *l, uint64_t deadline_ms);
 /* Runs the configured power-cycle command. */
 enum mk_err md_link_power_cycle(struct md_link *l);
 /* True when connected to the broker. */

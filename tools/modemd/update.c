@@ -368,6 +368,10 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     };
     md_log(MK_AGENT_LOG_INFO, "job %s: %s %s -> %s (%s)", job->id, resume ? "resuming" : "updating",
            u->pkg.man.source, u->pkg.man.target, u->path);
+    /* after a restart the port may not be open yet (the module may be mid-update and
+     * silent): the engine's own waiting (reopen, power cycle) takes over from a failure */
+    if (md_link_ready(u->link, mk_posix_now_ms() + 10000) != MK_OK)
+        md_log(MK_AGENT_LOG_INFO, "job %s: the module does not answer yet", job->id);
     e = mk_fota_run(&u->job, &fc, &u->pkg);
     up_close(u);
     if (e == MK_E_JOURNAL || e == MK_E_INVAL || e == MK_E_UNSUPPORTED) {
