@@ -441,6 +441,14 @@ struct mk_agent {
 enum mk_err mk_agent_init(struct mk_agent *a, const struct mk_agent_config *cfg);
 
 /*
+ * Checks parameter definitions as mk_agent_init() would (names, types, bounds, defaults,
+ * sample_interval_ms), without storage or a link: for configuration checkers. scratch is
+ * any agent struct (overwritten). MK_OK, or MK_E_CONFIG with why.
+ */
+enum mk_err mk_agent_params_check(struct mk_agent *scratch, const struct mk_agent_param_def *defs,
+                                  size_t n, char *why, size_t why_cap);
+
+/*
  * Takes the samples that are due now (scheduled slot, event source) and appends them to
  * the queue. Cheap when nothing is due; safe to call from inside a blocking link call
  * (it never touches the link). Returns the earliest time (monotonic ms) it wants to be

@@ -432,3 +432,13 @@ void mk_agent_params_load(struct mk_agent *a)
         k = (int)a->toks[v].next;
     }
 }
+
+enum mk_err mk_agent_params_check(struct mk_agent *scratch, const struct mk_agent_param_def *defs,
+                                  size_t n, char *why, size_t why_cap)
+{
+    memset(&scratch->cfg, 0, sizeof scratch->cfg);
+    scratch->cfg.params = defs;
+    scratch->cfg.n_params = n;
+    why[0] = '\0';
+    return mk_agent_params_init(scratch, why, why_cap);
+}

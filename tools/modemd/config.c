@@ -441,6 +441,7 @@ static void md_line(struct md_parse *p, char *s, int line)
             p->param = &p->c->params[p->c->n_params++];
             memset(p->param, 0, sizeof *p->param);
             memcpy(p->param->name, pn, strlen(pn) + 1);
+            p->param->line = line;
             memset(p->pseen, 0, sizeof p->pseen);
             p->section = 1;
             return;

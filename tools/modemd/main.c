@@ -297,6 +297,18 @@ int main(int argc, char **argv)
     if (check) {
         if (md_config_load(&m.cfg, check, stderr) != MK_OK)
             return MD_EXIT_CONFIG;
+        /* the parameter definitions as the agent will see them, one by one for the line */
+        char why[MK_AGENT_TEXT_CAP];
+        int bad = 0;
+        md_config_params(&m.cfg, m.defs);
+        for (size_t i = 0; i < m.cfg.n_params; i++) {
+            if (mk_agent_params_check(&m.agent, &m.defs[i], 1, why, sizeof why) != MK_OK) {
+                fprintf(stderr, "%s:%d: %s\n", check, m.cfg.params[i].line, why);
+                bad++;
+            }
+        }
+        if (bad)
+            return MD_EXIT_CONFIG;
         if (verbose)
             md_config_print(&m.cfg, stdout);
         else

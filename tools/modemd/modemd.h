@@ -31,6 +31,7 @@ struct md_param {
     char def[MK_AGENT_PVAL_CAP];
     long max_length;
     bool has_min, has_max, has_def;
+    int line; /* of its [param NAME] header */
 };
 
 struct md_config {
