@@ -583,12 +583,13 @@ bool mk_agent_job_report(struct mk_agent *a)
     }
     if (mk_agent_publish(a, a->cfg.topics.job_results, a->out, len, false) != MK_OK)
         return false;
+    /* the updater's record first: a crash in between sends the result once more */
+    const struct mk_agent_updater *u = a->cfg.updater;
+    if (u && u->reported)
+        u->reported(u->ctx, j);
     j->phase = MK_AGENT_JOB_REPORTED;
     mk_agent_log(a, MK_AGENT_LOG_INFO, "the result of update job ", j->id,
                  " reached the broker");
     mk_agent_job_save(a);
-    const struct mk_agent_updater *u = a->cfg.updater;
-    if (u && u->reported)
-        u->reported(u->ctx, j);
     return true;
 }
