@@ -90,6 +90,8 @@ static void pty_close(struct sim *s)
         close(s->mfd);
     s->mfd = s->sfd = -1;
     s->out.len = 0;
+    s->out_chunk = 0;
+    s->in_hold_len = 0;
 }
 
 /* ---- boot timeline ---- */
@@ -230,8 +232,6 @@ void sim_dev_reset_when_flushed(struct sim *s)
 void sim_dev_shutdown(struct sim *s)
 {
     pty_close(s);
-    if (s->opt.link)
-        unlink(s->opt.link);
 }
 
 /* ---- output ---- */
@@ -268,11 +268,22 @@ static int64_t line_time_us(struct sim *s, size_t n)
 void sim_dev_output(struct sim *s, int64_t now_us)
 {
     while (s->out.len > 0 && s->mfd >= 0) {
-        if (s->opt.baud && now_us < s->out_free_us)
-            return;
-        size_t chunk = sim_rng_range(&s->rng_chunk, 1, (uint32_t)s->opt.max_write);
+        size_t chunk = s->out_chunk;
+        if (!chunk) {
+            chunk = sim_rng_range(&s->rng_chunk, 1, (uint32_t)s->opt.max_write);
+            if (chunk > s->out.len)
+                chunk = s->out.len;
+            if (s->opt.baud) {
+                /* on the wire from when the line is free; readable once all of it is */
+                s->out_chunk = chunk;
+                s->out_due_us =
+                    (s->out_free_us > now_us ? s->out_free_us : now_us) + line_time_us(s, chunk);
+            }
+        }
         if (chunk > s->out.len)
             chunk = s->out.len;
+        if (s->opt.baud && now_us < s->out_due_us)
+            return;
         ssize_t n = write(s->mfd, s->out.p, chunk);
         if (n <= 0)
             return; /* EAGAIN: the host is not reading; poll for POLLOUT */
@@ -280,9 +291,8 @@ void sim_dev_output(struct sim *s, int64_t now_us)
         s->last_write_us = now_us;
         sim_buf_consume(&s->out, (size_t)n);
         if (s->opt.baud) {
-            if (s->out_free_us < now_us)
-                s->out_free_us = now_us;
-            s->out_free_us += line_time_us(s, (size_t)n);
+            s->out_free_us = s->out_due_us;
+            s->out_chunk = 0;
         }
     }
     if (s->out.len == 0 && s->reset_when_flushed && s->sfd >= 0) {
@@ -301,10 +311,12 @@ int64_t sim_dev_next_us(struct sim *s, int64_t now_us)
 {
     int64_t next = INT64_MAX;
     if (s->opt.baud && s->out.len > 0)
-        next = s->out_free_us;
+        next = s->out_chunk ? s->out_due_us : now_us;
     /* same now_us as sim_dev_want_read(): input not polled ⇔ this deadline is set */
     if (s->opt.baud && now_us < s->in_free_us && s->in_free_us < next)
         next = s->in_free_us;
+    if (s->opt.baud && s->in_hold_len && s->in_hold_due_us < next)
+        next = s->in_hold_due_us;
     if (s->reset_when_flushed && s->out.len == 0) {
         int64_t soon = now_us + 5000; /* re-check FIONREAD */
         if (soon < next)
@@ -315,31 +327,17 @@ int64_t sim_dev_next_us(struct sim *s, int64_t now_us)
 
 bool sim_dev_want_read(struct sim *s, int64_t now_us)
 {
-    return s->mfd >= 0 && (!s->opt.baud || now_us >= s->in_free_us);
+    return s->mfd >= 0 && (!s->opt.baud || (!s->in_hold_len && now_us >= s->in_free_us));
 }
 
-void sim_dev_input(struct sim *s)
+bool sim_dev_want_write(struct sim *s, int64_t now_us)
 {
-    uint8_t buf[4096];
-    size_t cap = sizeof buf;
-    if (s->opt.baud) {
-        /* pace host->module bytes too: read in small gulps at the line rate */
-        cap = s->opt.baud / 10 / 100; /* ~10 ms of line time */
-        if (cap < 1)
-            cap = 1;
-        if (cap > sizeof buf)
-            cap = sizeof buf;
-    }
-    ssize_t n = read(s->mfd, buf, cap);
-    if (n <= 0)
-        return;
-    int64_t now = sim_now_us();
-    if (s->opt.baud) {
-        if (s->in_free_us < now)
-            s->in_free_us = now;
-        s->in_free_us += line_time_us(s, (size_t)n);
-    }
-    size_t len = (size_t)n;
+    return s->out.len && (!s->opt.baud || !s->out_chunk || now_us >= s->out_due_us);
+}
+
+/* Bytes from the host, at the moment they have fully arrived: faults, then the module. */
+static void dev_deliver(struct sim *s, uint8_t *buf, size_t len)
+{
     if (s->faults.drop_rx > 0 || s->faults.corrupt_rx > 0) {
         size_t o = 0;
         for (size_t i = 0; i < len; i++) {
@@ -362,6 +360,46 @@ void sim_dev_input(struct sim *s)
         return;
     }
     sim_at_input(s, buf, len);
+}
+
+void sim_dev_tick(struct sim *s, int64_t now_us)
+{
+    if (s->in_hold_len && now_us >= s->in_hold_due_us) {
+        size_t n = s->in_hold_len;
+        s->in_hold_len = 0;
+        dev_deliver(s, s->in_hold, n);
+    }
+}
+
+void sim_dev_input(struct sim *s)
+{
+    uint8_t buf[4096];
+    size_t cap = sizeof buf;
+    if (s->opt.baud) {
+        /* pace host->module bytes too: read in small gulps at the line rate */
+        cap = s->opt.baud / 10 / 100; /* ~10 ms of line time */
+        if (cap < 1)
+            cap = 1;
+        if (cap > sizeof buf)
+            cap = sizeof buf;
+        if (s->in_hold_len)
+            return; /* the previous gulp is still on the wire */
+    }
+    ssize_t n = read(s->mfd, buf, cap);
+    if (n <= 0)
+        return;
+    if (s->opt.baud) {
+        /* the gulp reaches the module when its last byte has crossed the line */
+        int64_t now = sim_now_us();
+        if (s->in_free_us < now)
+            s->in_free_us = now;
+        s->in_free_us += line_time_us(s, (size_t)n);
+        memcpy(s->in_hold, buf, (size_t)n);
+        s->in_hold_len = (size_t)n;
+        s->in_hold_due_us = s->in_free_us;
+        return;
+    }
+    dev_deliver(s, buf, (size_t)n);
 }
 
 bool sim_sim_ready(struct sim *s)

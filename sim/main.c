@@ -327,6 +327,7 @@ static void run(struct sim *s)
         }
         int64_t now = sim_now_us();
         sim_timer_run(s, now);
+        sim_dev_tick(s, now);
         sim_dev_output(s, now);
 
         int n = 0, pty = -1;
@@ -337,7 +338,7 @@ static void run(struct sim *s)
             pfds[pty].revents = 0;
             if (sim_dev_want_read(s, now))
                 pfds[pty].events |= POLLIN;
-            if (s->out.len && (!s->opt.baud || now >= s->out_free_us))
+            if (sim_dev_want_write(s, now))
                 pfds[pty].events |= POLLOUT;
         }
         int ctl = -1;

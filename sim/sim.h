@@ -372,6 +372,8 @@ void sim_dev_input(struct sim *s);                    /* master readable */
 void sim_dev_output(struct sim *s, int64_t now_us);   /* write what the line allows */
 int64_t sim_dev_next_us(struct sim *s, int64_t now_us); /* next pacing deadline */
 bool sim_dev_want_read(struct sim *s, int64_t now_us);
+bool sim_dev_want_write(struct sim *s, int64_t now_us);
+void sim_dev_tick(struct sim *s, int64_t now_us);     /* --baud: hand on paced input */
 void sim_out(struct sim *s, const void *p, size_t n); /* raw bytes to the host */
 
 /* ------------------------------------------------------------------------------------
@@ -643,6 +645,13 @@ struct sim {
     char pty_path[128];
     struct sim_buf out;
     int64_t out_free_us, in_free_us;
+    /* --baud: a byte reaches the other side when its last bit is on the wire: output
+     * chunks are written at out_due_us, input gulps handed on at in_hold_due_us */
+    size_t out_chunk;
+    int64_t out_due_us;
+    uint8_t in_hold[4096];
+    size_t in_hold_len;
+    int64_t in_hold_due_us;
     bool reset_when_flushed;
     int64_t reset_deadline_us;
     int64_t last_write_us;

@@ -23,16 +23,16 @@ extern "C" {
 #endif
 
 struct mk_bearer_status {
-    char sim[32];     /* "READY", "SIM PIN", the +CME ERROR text, or "" when unknown */
-    int rssi;         /* AT+CSQ <rssi> 0..31, 99 = unknown */
-    int ber;          /* AT+CSQ <ber>, 99 = unknown */
-    int dbm;          /* -113 + 2 * rssi; 0 when unknown */
+    char sim[32];           /* "READY", "SIM PIN", the +CME ERROR text, or "" when unknown */
+    int rssi;               /* AT+CSQ <rssi> 0..31, 99 = unknown */
+    int ber;                /* AT+CSQ <ber>, 99 = unknown */
+    int dbm;                /* -113 + 2 * rssi; 0 when unknown */
     int creg, cgreg, cereg; /* <stat> (27.007): 0 no, 1 home, 2 searching, 3 denied,
                                4 unknown, 5 roaming; -1 when not answered */
-    char cpsi[160];   /* AT+CPSI? answer without "+CPSI: ", "" when none */
-    bool data_up;     /* NETOPEN open / CNACT active / CGACT cid 1 active */
-    char ip[48];      /* the module's address when known, else "" */
-    char apn[64];     /* APN of cid 1 (AT+CGDCONT?) or the network's (AT+CGNAPN) */
+    char cpsi[160];         /* AT+CPSI? answer without "+CPSI: ", "" when none */
+    bool data_up;           /* NETOPEN open / CNACT active / CGACT cid 1 active */
+    char ip[48];            /* the module's address when known, else "" */
+    char apn[64];           /* APN of cid 1 (AT+CGDCONT?) or the network's (AT+CGNAPN) */
 };
 
 /* True when any registration says home (1) or roaming (5). */

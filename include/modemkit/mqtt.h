@@ -47,9 +47,9 @@
 extern "C" {
 #endif
 
-#define MK_MQTT_TOPIC_MAX 1024      /* CMQTT topics: 1..1024 bytes (S1 §16) */
-#define MK_MQTT_PAYLOAD_MAX 10240   /* CMQTT payloads: up to 10240 bytes (S1 §16) */
-#define MK_MQTT_SUBTOPIC_CACHE 5120 /* CMQTT: SUBTOPIC cache per SUB (S1 p.359) */
+#define MK_MQTT_TOPIC_MAX      1024  /* CMQTT topics: 1..1024 bytes (S1 §16) */
+#define MK_MQTT_PAYLOAD_MAX    10240 /* CMQTT payloads: up to 10240 bytes (S1 §16) */
+#define MK_MQTT_SUBTOPIC_CACHE 5120  /* CMQTT: SUBTOPIC cache per SUB (S1 p.359) */
 
 enum mk_mqtt_state {
     MK_MQTT_IDLE = 0,   /* not connected and not trying (initial, after disconnect) */
@@ -61,20 +61,20 @@ enum mk_mqtt_state {
 
 /* A received message. Views into the client's buffers, valid during on_message only. */
 struct mk_mqtt_msg {
-    const char *topic;      /* NUL-terminated; topic_len bytes */
+    const char *topic; /* NUL-terminated; topic_len bytes */
     size_t topic_len;
     const uint8_t *payload; /* any bytes, CR/LF and NUL included */
     size_t len;
-    int qos;                /* -1: the module does not report it (CMQTT RX URCs, +SMSUB) */
-    int retained;           /* -1: not reported, else 0/1 */
+    int qos;      /* -1: the module does not report it (CMQTT RX URCs, +SMSUB) */
+    int retained; /* -1: not reported, else 0/1 */
 };
 
 /* The last failure, with the module's own number when it gave one. */
 struct mk_mqtt_error {
-    enum mk_err err;    /* MK_OK when the last operation succeeded */
-    int code;           /* CMQTT <err> 0..35 from the module, or -1 (none: ERROR, timeout) */
-    char op[20];        /* the operation or command, e.g. "CONNECT", "SUBTOPIC", "SMCONN" */
-    char text[320];     /* whole sentence for a person, e.g. "CONNECT: module error 30: ..." */
+    enum mk_err err; /* MK_OK when the last operation succeeded */
+    int code;        /* CMQTT <err> 0..35 from the module, or -1 (none: ERROR, timeout) */
+    char op[20];     /* the operation or command, e.g. "CONNECT", "SUBTOPIC", "SMCONN" */
+    char text[320];  /* whole sentence for a person, e.g. "CONNECT: module error 30: ..." */
 };
 
 /* Meaning of a CMQTT <err> number (S1 §16.3.1; 35 from S11 §18.3.1). */
@@ -105,22 +105,22 @@ struct mk_mqtt_will {
  * valid and unchanged until mk_mqtt_disconnect() returns: reconnects reuse them.
  */
 struct mk_mqtt_connect_opts {
-    const char *url;        /* "mqtt://host[:1883]" or "mqtts://host[:8883]" ("tcp://" =
-                               mqtt://); the module resolves host itself */
-    const char *client_id;  /* 1..128 bytes, no '"' */
-    uint16_t keepalive_s;   /* 0 = 60 */
+    const char *url;       /* "mqtt://host[:1883]" or "mqtts://host[:8883]" ("tcp://" =
+                              mqtt://); the module resolves host itself */
+    const char *client_id; /* 1..128 bytes, no '"' */
+    uint16_t keepalive_s;  /* 0 = 60 */
     bool clean_session;
-    const char *user;       /* NULL = none; no '"'; needs MK_CAP_MQTT_CREDENTIALS */
-    const char *pass;       /* NULL = none; only with user */
-    int version;            /* 0 = module default, 3 = MQTT 3.1, 4 = MQTT 3.1.1 */
+    const char *user;                /* NULL = none; no '"'; needs MK_CAP_MQTT_CREDENTIALS */
+    const char *pass;                /* NULL = none; only with user */
+    int version;                     /* 0 = module default, 3 = MQTT 3.1, 4 = MQTT 3.1.1 */
     const struct mk_mqtt_will *will; /* NULL = none */
     /* TLS (mqtts://): file names in the module's store (see include/modemkit/tls.h). */
-    const char *ca_file;    /* CA certificate(s) the broker's certificate must chain to */
-    const char *cert_file;  /* client certificate, with key_file */
+    const char *ca_file;   /* CA certificate(s) the broker's certificate must chain to */
+    const char *cert_file; /* client certificate, with key_file */
     const char *key_file;
-    int authmode;           /* -1 = from the files: none 0, CA 1, CA+cert+key 2, cert+key 3 */
-    int tls_version;        /* -1 = module default, never sent; 0..4 = CSSLCFG sslversion
-                               (0 SSL3.0, 1 TLS1.0, 2 TLS1.1, 3 TLS1.2, 4 all) */
+    int authmode;    /* -1 = from the files: none 0, CA 1, CA+cert+key 2, cert+key 3 */
+    int tls_version; /* -1 = module default, never sent; 0..4 = CSSLCFG sslversion
+                        (0 SSL3.0, 1 TLS1.0, 2 TLS1.1, 3 TLS1.2, 4 all) */
 };
 
 /* Sets every field to its default (url and client_id NULL, version 0, authmode -1,
@@ -128,10 +128,10 @@ struct mk_mqtt_connect_opts {
 void mk_mqtt_opts_init(struct mk_mqtt_connect_opts *o);
 
 struct mk_mqtt_config {
-    struct mk_at_chan *chan;           /* synced channel, echo off or on */
-    const struct mk_modem_id *id;      /* from mk_modem_identify; may be NULL */
-    const struct mk_modem_caps *caps;  /* from mk_modem_probe; selects the dialect */
-    unsigned client_index;             /* CMQTT client slot 0 or 1 */
+    struct mk_at_chan *chan;          /* synced channel, echo off or on */
+    const struct mk_modem_id *id;     /* from mk_modem_identify; may be NULL */
+    const struct mk_modem_caps *caps; /* from mk_modem_probe; selects the dialect */
+    unsigned client_index;            /* CMQTT client slot 0 or 1 */
 
     /* Receive buffers: a message whose topic or payload does not fit is dropped whole
      * (counted in mk_mqtt_stats.rx_dropped). topic_cap >= 1025 and payload_cap >= 10240
@@ -164,19 +164,21 @@ struct mk_mqtt_config {
     uint64_t rand_seed;
     void *user;
 
-    uint32_t backoff_min_ms;  /* first reconnect pause; 0 = 1000 */
-    uint32_t backoff_max_ms;  /* cap of the doubling pause; 0 = 60000 */
-    uint32_t op_timeout_ms;   /* deadline of a completion URC; 0 = 130000 (S1: 120 s max) */
-    uint32_t busy_retry_ms;   /* how long "client is busy" (14) is retried; 0 = 15000 */
-    uint32_t ready_timeout_ms;/* after a reopen, wait for the SIM (AT+CPIN?); 0 = 30000 */
+    uint32_t backoff_min_ms;   /* first reconnect pause; 0 = 1000 */
+    uint32_t backoff_max_ms;   /* cap of the doubling pause; 0 = 60000 */
+    uint32_t cmd_timeout_ms;   /* deadline of a command's final result (+1 ms per data byte);
+                                  0 = 10000 */
+    uint32_t op_timeout_ms;    /* deadline of a completion URC; 0 = 130000 (S1: 120 s max) */
+    uint32_t busy_retry_ms;    /* how long "client is busy" (14) is retried; 0 = 15000 */
+    uint32_t ready_timeout_ms; /* after a reopen, wait for the SIM (AT+CPIN?); 0 = 30000 */
 };
 
 struct mk_mqtt_stats {
-    uint32_t rx_messages;   /* delivered to on_message */
-    uint32_t rx_dropped;    /* did not fit, or arrived malformed (line noise) */
-    uint32_t reconnects;    /* successful recoveries */
-    uint32_t busy_retries;  /* commands repeated after "client is busy" */
-    uint32_t late_urcs;     /* completion URCs that came after their deadline */
+    uint32_t rx_messages;  /* delivered to on_message */
+    uint32_t rx_dropped;   /* did not fit, or arrived malformed (line noise) */
+    uint32_t reconnects;   /* successful recoveries */
+    uint32_t busy_retries; /* commands repeated after "client is busy" */
+    uint32_t late_urcs;    /* completion URCs that came after their deadline */
 };
 
 struct mk_mqtt_driver; /* src/mqtt/mqtt_int.h */
@@ -194,7 +196,7 @@ struct mk_mqtt_client {
     struct mk_mqtt_stats stats;
     /* set by URC callbacks, acted on by mk_mqtt_poll() */
     unsigned events;
-    char lost_line[72];     /* the URC (or reason) that ended the last connection */
+    char lost_line[72]; /* the URC (or reason) that ended the last connection */
     /* recovery */
     unsigned attempt;
     uint64_t next_try_ms;
@@ -202,15 +204,15 @@ struct mk_mqtt_client {
     bool reopen_failed;
     /* module-side state as far as the driver knows it */
     bool started, acquired;
-    unsigned drv_flags;     /* driver-private facts (e.g. UTF-8 check could not be disabled) */
+    unsigned drv_flags; /* driver-private facts (e.g. UTF-8 check could not be disabled) */
     /* subscription list: records of <qos:1><topic><NUL> */
     size_t sub_len;
     /* receive reassembly */
     struct {
-        int phase;          /* 0 idle, 1 in a message */
+        int phase; /* 0 idle, 1 in a message */
         size_t topic_total, payload_total, topic_got, payload_got;
-        bool bad;           /* drop this message */
-        bool in_topic;      /* the raw read in progress is a topic chunk */
+        bool bad;      /* drop this message */
+        bool in_topic; /* the raw read in progress is a topic chunk */
     } rx;
     struct mk_at_urc urcs[14];
     size_t n_urcs;
@@ -292,8 +294,8 @@ const char *mk_mqtt_dialect(const struct mk_mqtt_client *c);
  * Splits an MQTT URL: scheme "mqtt", "tcp" (plain) or "mqtts" (TLS), host, optional
  * ":port" (default 1883 / 8883). Host is a view into url. MK_E_FORMAT otherwise.
  */
-enum mk_err mk_mqtt_parse_url(const char *url, const char **host, size_t *host_len,
-                              uint16_t *port, bool *tls);
+enum mk_err mk_mqtt_parse_url(const char *url, const char **host, size_t *host_len, uint16_t *port,
+                              bool *tls);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
 #include "modemkit/bearer.h"
 #include "modemkit/str.h"
 
-#define MK_BEARER_TIMEOUT_MS 5000u
+#define MK_BEARER_TIMEOUT_MS      5000u
 #define MK_BEARER_OPEN_TIMEOUT_MS 120000u /* S1 §11.2.2: NETOPEN max 120 s */
 
 static bool mk_bearer_io_failure(enum mk_err e)
@@ -163,20 +163,27 @@ enum mk_err mk_bearer_status(struct mk_at_chan *ch, const struct mk_modem_id *id
 
 bool mk_bearer_registered(const struct mk_bearer_status *st)
 {
-    return st->creg == 1 || st->creg == 5 || st->cgreg == 1 || st->cgreg == 5 ||
-           st->cereg == 1 || st->cereg == 5;
+    return st->creg == 1 || st->creg == 5 || st->cgreg == 1 || st->cgreg == 5 || st->cereg == 1 ||
+           st->cereg == 5;
 }
 
 const char *mk_bearer_reg_name(int stat)
 {
     switch (stat) {
-    case 0: return "not registered";
-    case 1: return "home";
-    case 2: return "searching";
-    case 3: return "denied";
-    case 4: return "unknown";
-    case 5: return "roaming";
-    default: return "-";
+    case 0:
+        return "not registered";
+    case 1:
+        return "home";
+    case 2:
+        return "searching";
+    case 3:
+        return "denied";
+    case 4:
+        return "unknown";
+    case 5:
+        return "roaming";
+    default:
+        return "-";
     }
 }
 

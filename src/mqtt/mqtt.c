@@ -11,8 +11,8 @@
 
 #define MK_MQTT_DEF_BACKOFF_MIN_MS 1000u
 #define MK_MQTT_DEF_BACKOFF_MAX_MS 60000u
-#define MK_MQTT_DEF_OP_TIMEOUT_MS 130000u /* S1 §16: 120 000 ms max response, + margin */
-#define MK_MQTT_DEF_BUSY_MS 15000u
+#define MK_MQTT_DEF_OP_TIMEOUT_MS  130000u /* S1 §16: 120 000 ms max response, + margin */
+#define MK_MQTT_DEF_BUSY_MS        15000u
 
 /* ---- the CMQTT <err> table (S1 §16.3.1 pp.365-366; 35 from S11 §18.3.1) ---- */
 
@@ -61,10 +61,8 @@ static const struct mk_mqtt_code mk_mqtt_codes[] = {
      "port, protocol version)"},
     {27, MK_E_MQTT_REFUSED_PROTOCOL, "connection refused: unacceptable protocol version",
      "choose the other MQTT version (3.1 or 3.1.1) the broker accepts"},
-    {28, MK_E_MQTT_REFUSED_ID, "connection refused: identifier rejected",
-     "use another client id"},
-    {29, MK_E_MQTT_REFUSED_UNAVAILABLE, "connection refused: server unavailable",
-     "retry later"},
+    {28, MK_E_MQTT_REFUSED_ID, "connection refused: identifier rejected", "use another client id"},
+    {29, MK_E_MQTT_REFUSED_UNAVAILABLE, "connection refused: server unavailable", "retry later"},
     {30, MK_E_MQTT_REFUSED_AUTH, "connection refused: bad user name or password",
      "check the user name and password"},
     {31, MK_E_MQTT_REFUSED_NOT_AUTHORIZED, "connection refused: not authorized",
@@ -99,6 +97,11 @@ uint64_t mk_mqtt_now(const struct mk_mqtt_client *c)
 uint32_t mk_mqtt_op_timeout(const struct mk_mqtt_client *c)
 {
     return c->cfg.op_timeout_ms ? c->cfg.op_timeout_ms : MK_MQTT_DEF_OP_TIMEOUT_MS;
+}
+
+uint32_t mk_mqtt_cmd_timeout(const struct mk_mqtt_client *c)
+{
+    return c->cfg.cmd_timeout_ms ? c->cfg.cmd_timeout_ms : 10000u;
 }
 
 uint32_t mk_mqtt_busy_window(const struct mk_mqtt_client *c)
@@ -233,8 +236,8 @@ void mk_mqtt_deliver(struct mk_mqtt_client *c, size_t topic_len, size_t payload_
     c->stats.rx_messages++;
     if (!c->cfg.on_message)
         return;
-    struct mk_mqtt_msg m = {c->cfg.topic_buf, topic_len, c->cfg.payload_buf, payload_len, qos,
-                            retained};
+    struct mk_mqtt_msg m = {c->cfg.topic_buf, topic_len, c->cfg.payload_buf,
+                            payload_len,      qos,       retained};
     c->cfg.on_message(c->cfg.user, &m);
 }
 
@@ -250,11 +253,16 @@ static void mk_mqtt_set_state(struct mk_mqtt_client *c, enum mk_mqtt_state s, en
 const char *mk_mqtt_state_name(enum mk_mqtt_state s)
 {
     switch (s) {
-    case MK_MQTT_IDLE: return "idle";
-    case MK_MQTT_CONNECTING: return "connecting";
-    case MK_MQTT_CONNECTED: return "connected";
-    case MK_MQTT_RECOVERING: return "recovering";
-    case MK_MQTT_FAILED: return "failed";
+    case MK_MQTT_IDLE:
+        return "idle";
+    case MK_MQTT_CONNECTING:
+        return "connecting";
+    case MK_MQTT_CONNECTED:
+        return "connected";
+    case MK_MQTT_RECOVERING:
+        return "recovering";
+    case MK_MQTT_FAILED:
+        return "failed";
     }
     return "?";
 }
@@ -281,8 +289,8 @@ const char *mk_mqtt_dialect(const struct mk_mqtt_client *c)
 
 /* ---- URL ---- */
 
-enum mk_err mk_mqtt_parse_url(const char *url, const char **host, size_t *host_len,
-                              uint16_t *port, bool *tls)
+enum mk_err mk_mqtt_parse_url(const char *url, const char **host, size_t *host_len, uint16_t *port,
+                              bool *tls)
 {
     static const struct {
         const char *scheme;
@@ -351,8 +359,7 @@ static void mk_mqtt_sub_remove(struct mk_mqtt_client *c, const char *topic)
 }
 
 /* Bytes the list would need after adding topics (existing ones are replaced). */
-static size_t mk_mqtt_sub_need(const struct mk_mqtt_client *c, const char *const *topics,
-                               size_t n)
+static size_t mk_mqtt_sub_need(const struct mk_mqtt_client *c, const char *const *topics, size_t n)
 {
     size_t need = c->sub_len;
     for (size_t i = 0; i < n; i++) {
@@ -428,8 +435,8 @@ enum mk_err mk_mqtt_init(struct mk_mqtt_client *c, const struct mk_mqtt_config *
     c->cfg = *cfg;
     c->last.code = -1;
     c->rng = cfg->rand_seed ? cfg->rand_seed : 0x9E3779B97F4A7C15ull;
-    if (!cfg->chan || !cfg->caps || !cfg->topic_buf || cfg->topic_cap < 2 ||
-        !cfg->payload_buf || cfg->client_index > 1 || (cfg->sub_cap && !cfg->sub_buf))
+    if (!cfg->chan || !cfg->caps || !cfg->topic_buf || cfg->topic_cap < 2 || !cfg->payload_buf ||
+        cfg->client_index > 1 || (cfg->sub_cap && !cfg->sub_buf))
         return mk_mqtt_fail(c, MK_E_INVAL, "init", "incomplete client configuration");
     uint32_t bits = cfg->caps->bits;
     if (bits & MK_CAP_MQTT_CMQTT)
@@ -507,8 +514,8 @@ enum mk_err mk_mqtt_check_opts(struct mk_mqtt_client *c, const struct mk_mqtt_co
         return mk_mqtt_fail(c, MK_E_INVAL, "CONNECT", "a password needs a user name");
     if ((o->user && (!o->user[0] || strlen(o->user) > 256 ||
                      !mk_mqtt_at_string_ok(o->user, strlen(o->user)))) ||
-        (o->pass && (!o->pass[0] || strlen(o->pass) > 256 ||
-                     !mk_mqtt_at_string_ok(o->pass, strlen(o->pass)))))
+        (o->pass &&
+         (!o->pass[0] || strlen(o->pass) > 256 || !mk_mqtt_at_string_ok(o->pass, strlen(o->pass)))))
         return mk_mqtt_fail(c, MK_E_INVAL, "CONNECT",
                             "user name and password must be 1..256 bytes without '\"' or "
                             "control characters (the module takes them as quoted AT strings)");
@@ -526,8 +533,7 @@ enum mk_err mk_mqtt_check_opts(struct mk_mqtt_client *c, const struct mk_mqtt_co
         return mk_mqtt_fail(c, MK_E_INVAL, "CONNECT",
                             "a client certificate needs its key and the other way round");
     if (o->authmode > 3 || (o->authmode == 1 && !o->ca_file) ||
-        (o->authmode == 2 && (!o->ca_file || !o->cert_file)) ||
-        (o->authmode == 3 && !o->cert_file))
+        (o->authmode == 2 && (!o->ca_file || !o->cert_file)) || (o->authmode == 3 && !o->cert_file))
         return mk_mqtt_fail(c, MK_E_INVAL, "CONNECT",
                             "authmode 1 needs a CA file, 2 a CA file + certificate + key, 3 a "
                             "certificate + key");
@@ -546,8 +552,9 @@ enum mk_err mk_mqtt_check_opts(struct mk_mqtt_client *c, const struct mk_mqtt_co
         return mk_mqtt_refuse(c, "send an MQTT user name or password", MK_CAP_MQTT_CREDENTIALS);
     if (o->version && !(caps->bits & MK_CAP_MQTT_VERSION) &&
         o->version != caps->mqtt_version_default)
-        return mk_mqtt_refuse(c, o->version == 4 ? "speak MQTT 3.1.1 (no version choice)"
-                                                 : "speak MQTT 3.1 (no version choice)",
+        return mk_mqtt_refuse(c,
+                              o->version == 4 ? "speak MQTT 3.1.1 (no version choice)"
+                                              : "speak MQTT 3.1 (no version choice)",
                               MK_CAP_MQTT_VERSION);
     if (tls && !(caps->bits & MK_CAP_TLS))
         return mk_mqtt_refuse(c, "do TLS itself (no AT+CSSLCFG contexts known)", MK_CAP_TLS);
@@ -658,7 +665,8 @@ enum mk_err mk_mqtt_wait_sim(struct mk_mqtt_client *c)
     for (;;) {
         char resp[64];
         struct mk_at_result r;
-        enum mk_err e = mk_at_simple(c->cfg.chan, "AT+CPIN?", 5000, resp, sizeof resp, &r);
+        enum mk_err e =
+            mk_at_simple(c->cfg.chan, "AT+CPIN?", mk_mqtt_cmd_timeout(c), resp, sizeof resp, &r);
         if (e == MK_OK && strstr(resp, "READY"))
             return MK_OK;
         if (mk_mqtt_io_lost(e))
@@ -681,9 +689,11 @@ static enum mk_err mk_mqtt_reconnect(struct mk_mqtt_client *c)
     enum mk_err e;
     if (c->events & MK_MQTT_EV_HANGUP) {
         c->started = c->acquired = false;
-        if (!c->cfg.reopen)
+        if (!c->cfg.reopen) {
+            c->reopen_failed = true; /* nothing can bring the port back: give up */
             return mk_mqtt_fail(c, MK_E_HANGUP, "reconnect",
                                 "the module's port went away and no reopen callback is set");
+        }
         e = c->cfg.reopen(c->cfg.user);
         if (e != MK_OK) {
             /* the callback waited as long as the application allows: give up */

@@ -14,7 +14,7 @@
 #include "modemkit/str.h"
 
 /* c->events bits, set by URC callbacks and by failed operations. */
-#define MK_MQTT_EV_LOST 0x1u   /* the broker connection is gone (CONNLOST, PING, NONET, 11) */
+#define MK_MQTT_EV_LOST   0x1u /* the broker connection is gone (CONNLOST, PING, NONET, 11) */
 #define MK_MQTT_EV_HANGUP 0x2u /* the port hung up: the module rebooted */
 
 struct mk_mqtt_driver {
@@ -69,6 +69,7 @@ uint64_t mk_mqtt_now(const struct mk_mqtt_client *c);
 
 /* Effective timeouts (config value or default). */
 uint32_t mk_mqtt_op_timeout(const struct mk_mqtt_client *c);
+uint32_t mk_mqtt_cmd_timeout(const struct mk_mqtt_client *c);
 uint32_t mk_mqtt_busy_window(const struct mk_mqtt_client *c);
 
 /* Polls AT+CPIN? until "READY" (ready_timeout_ms): after a reboot or right after power-up

@@ -60,8 +60,8 @@ static inline void fx_on_message(void *user, const struct mk_mqtt_msg *m)
     RX.len = m->len;
 }
 
-static inline void fx_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, enum mk_err err,
-                        const char *detail)
+static inline void fx_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n,
+                               enum mk_err err, const char *detail)
 {
     (void)user;
     int w = snprintf(STATES + STATES_LEN, sizeof STATES - STATES_LEN, "%s>%s:%s|",
@@ -178,8 +178,8 @@ static inline void fx_setup_caps(uint64_t seed, size_t max_chunk, const char *re
     OPTS.client_id = "dev1";
 }
 
-#define FX_CAPS_FULL                                                                           \
-    (MK_CAP_MQTT_CMQTT | MK_CAP_MQTT_CREDENTIALS | MK_CAP_MQTT_VERSION | MK_CAP_TLS |         \
+#define FX_CAPS_FULL                                                                               \
+    (MK_CAP_MQTT_CMQTT | MK_CAP_MQTT_CREDENTIALS | MK_CAP_MQTT_VERSION | MK_CAP_TLS |              \
      MK_CAP_TLS_VERSION_ALL | MK_CAP_CERT_STORE)
 
 static inline void fx_setup(uint64_t seed, size_t max_chunk)
@@ -236,7 +236,7 @@ static inline void script_connect(uint32_t delay_ms, bool before)
 }
 
 static inline void script_publish(const char *topic, const char *payload, const char *pub_line,
-                           const char *pub_urc)
+                                  const char *pub_urc)
 {
     char line[64];
     snprintf(line, sizeof line, "AT+CMQTTTOPIC=0,%zu", strlen(topic));

@@ -112,7 +112,8 @@ MK_TEST(sim7000_status_and_up)
     id.family = MK_FAMILY_SIM7000;
     on("AT+CNCFG=1,\"ctnb\"", "\r\nOK\r\n");
     on("AT+CNACT?", "\r\n+CNACT: 0,0,\"0.0.0.0\"\r\n\r\nOK\r\n");
-    struct mk_fake_rule *r = mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CNACT=1,\"ctnb\"", 0, "\r\nOK\r\n");
+    struct mk_fake_rule *r =
+        mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CNACT=1,\"ctnb\"", 0, "\r\nOK\r\n");
     mk_fake_io_then(r, 200, "\r\n+APP PDP: ACTIVE\r\n");
     common_status();
     on("AT+CNACT?", "\r\n+CNACT: 0,1,\"10.94.36.44\"\r\n\r\nOK\r\n");

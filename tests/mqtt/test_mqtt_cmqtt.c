@@ -209,8 +209,7 @@ MK_TEST(delayed_connect_failure_keeps_its_number)
     on_ok("AT+CSSLCFG=\"authmode\",0,1");
     on_ok("AT+CSSLCFG=\"cacert\",0,\"ca-1234abcd.pem\"");
     on_ok("AT+CMQTTSSLCFG=0,0");
-    on_two("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:8883\",60,1", "+CMQTTCONNECT: 0,32", 6000,
-           false);
+    on_two("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:8883\",60,1", "+CMQTTCONNECT: 0,32", 6000, false);
     OPTS.url = "mqtts://127.0.0.1";
     OPTS.ca_file = "ca-1234abcd.pem";
     MK_CHECK_EQ_INT(mk_mqtt_init(&C, &CFG), MK_OK);
@@ -376,7 +375,7 @@ MK_TEST(receive_reassembles_a_10240_byte_binary_payload)
     for (size_t i = 0; i < sizeof BIG; i++)
         BIG[i] = (uint8_t)(mk_fake_rand(&s) >> 24);
     static const char evil[] = "\r\nOK\r\n\r\n+CMQTTRXEND: 0\r\nERROR\r\n\0\0\r\n";
-    memcpy(BIG + 1490, evil, sizeof evil);   /* across the first chunk boundary */
+    memcpy(BIG + 1490, evil, sizeof evil); /* across the first chunk boundary */
     memcpy(BIG + 5000, evil, sizeof evil);
     memcpy(BIG + sizeof BIG - sizeof evil, evil, sizeof evil);
     char topic[1025];
@@ -422,8 +421,9 @@ MK_TEST(message_arriving_during_a_publish_is_delivered)
     on_prompt("AT+CMQTTPAYLOAD=0,1", "p", 1, "\r\nOK\r\n");
     struct mk_fake_rule *r = on_ok("AT+CMQTTPUB=0,1,60");
     /* between PUB's OK and its URC, a message comes in */
-    mk_fake_io_then(r, 20, "\r\n+CMQTTRXSTART: 0,3,4\r\n+CMQTTRXTOPIC: 0,3\r\nin/\r\n"
-                           "+CMQTTRXPAYLOAD: 0,4\r\nOK\r\n\r\n+CMQTTRXEND: 0\r\n");
+    mk_fake_io_then(r, 20,
+                    "\r\n+CMQTTRXSTART: 0,3,4\r\n+CMQTTRXTOPIC: 0,3\r\nin/\r\n"
+                    "+CMQTTRXPAYLOAD: 0,4\r\nOK\r\n\r\n+CMQTTRXEND: 0\r\n");
     mk_fake_io_then(r, 40, "\r\n+CMQTTPUB: 0,0\r\n");
     MK_CHECK_EQ_INT(mk_mqtt_init(&C, &CFG), MK_OK);
     MK_CHECK_EQ_INT(mk_mqtt_connect(&C, &OPTS), MK_OK);
@@ -443,9 +443,10 @@ MK_TEST(truncated_or_oversized_messages_are_dropped_not_delivered)
     MK_CHECK_EQ_INT(mk_mqtt_init(&C, &CFG), MK_OK);
     MK_CHECK_EQ_INT(mk_mqtt_connect(&C, &OPTS), MK_OK);
     memset(BIG, 'x', 200);
-    send_rx(10, "big", 3, BIG, 200, 150);             /* does not fit: dropped */
-    mk_fake_io_sends(&F, 20, "\r\n+CMQTTRXSTART: 0,1,5\r\n+CMQTTRXTOPIC: 0,1\r\nq\r\n"
-                             "+CMQTTRXEND: 0\r\n");   /* payload chunk lost on the line */
+    send_rx(10, "big", 3, BIG, 200, 150); /* does not fit: dropped */
+    mk_fake_io_sends(&F, 20,
+                     "\r\n+CMQTTRXSTART: 0,1,5\r\n+CMQTTRXTOPIC: 0,1\r\nq\r\n"
+                     "+CMQTTRXEND: 0\r\n"); /* payload chunk lost on the line */
     send_rx(30, "ok", 2, (const uint8_t *)"fine", 4, 1500);
     MK_CHECK_EQ_INT(mk_mqtt_poll(&C, 1000), MK_OK);
     MK_CHECK_EQ_INT(RX.n, 1);
@@ -518,7 +519,8 @@ MK_TEST(backoff_doubles_up_to_the_cap)
             /* pauses 2000, 4000, 4000, ... (doubling, then the cap), halved by the jitter */
             uint64_t want = n == 1 ? 1000 : 2000;
             if (!(gap >= want - 100 && gap <= want + 100))
-                MK_FAIL_AT(__FILE__, __LINE__, "attempt %d gap %llu want %llu", n, (unsigned long long)gap, (unsigned long long)want);
+                MK_FAIL_AT(__FILE__, __LINE__, "attempt %d gap %llu want %llu", n,
+                           (unsigned long long)gap, (unsigned long long)want);
         }
         prev = TR[i].t;
         n++;
@@ -582,6 +584,24 @@ MK_TEST(reboot_reopens_and_restarts)
     MK_CHECK_EQ_INT(mk_mqtt_poll(&C, 3000), MK_E_TIMEOUT);
     MK_CHECK_EQ_INT(mk_mqtt_state(&C), MK_MQTT_FAILED);
     MK_CHECK(strstr(mk_mqtt_last_error(&C)->text, "did not come back"));
+    mk_mqtt_release(&C);
+    mk_fake_io_free(&F);
+}
+
+/* Without a reopen callback a reboot is fatal at once (found by fuzz_mqtt_rx: the
+ * recovery used to retry without any pause, forever). */
+MK_TEST(reboot_without_reopen_callback_fails_at_once)
+{
+    fx_setup(60, 8);
+    CFG.reopen = NULL;
+    script_connect(10, false);
+    MK_CHECK_EQ_INT(mk_mqtt_init(&C, &CFG), MK_OK);
+    MK_CHECK_EQ_INT(mk_mqtt_connect(&C, &OPTS), MK_OK);
+    mk_fake_io_hangup(&F, 10);
+    MK_CHECK_EQ_INT(mk_mqtt_poll(&C, 60000), MK_E_HANGUP);
+    MK_CHECK_EQ_INT(mk_mqtt_state(&C), MK_MQTT_FAILED);
+    MK_CHECK(mk_fake_io_now(&F) < 2000); /* no waiting for the whole 60 s either */
+    MK_CHECK(strstr(mk_mqtt_last_error(&C)->text, "no reopen callback"));
     mk_mqtt_release(&C);
     mk_fake_io_free(&F);
 }

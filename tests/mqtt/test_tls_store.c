@@ -38,11 +38,14 @@ MK_TEST(pem_good_files)
     MK_CHECK_EQ_INT(check(chain, &i), MK_OK);
     MK_CHECK_EQ_INT(i.certs, 2);
     MK_CHECK_EQ_INT(check("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
-                          "-----END ENCRYPTED PRIVATE KEY-----\n", &i), MK_OK);
+                          "-----END ENCRYPTED PRIVATE KEY-----\n",
+                          &i),
+                    MK_OK);
     MK_CHECK(i.encrypted_key);
     MK_CHECK_EQ_INT(check("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
                           "DEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-                          &i), MK_OK);
+                          &i),
+                    MK_OK);
     MK_CHECK(i.encrypted_key);
 }
 
@@ -60,11 +63,13 @@ MK_TEST(pem_bad_files_say_where_and_why)
     MK_CHECK_EQ_INT(i.line, 1);
     /* a missing body line: base64 length not a multiple of 4 */
     MK_CHECK_EQ_INT(check("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAw\n"
-                          "-----END CERTIFICATE-----\n", &i), MK_E_CERT);
+                          "-----END CERTIFICATE-----\n",
+                          &i),
+                    MK_E_CERT);
     MK_CHECK(strstr(i.why, "multiple of 4"));
     MK_CHECK_EQ_INT(i.line, 3);
-    MK_CHECK_EQ_INT(check("-----BEGIN CERTIFICATE-----\nMIIB%zCC\n-----END CERTIFICATE-----\n",
-                          &i), MK_E_CERT);
+    MK_CHECK_EQ_INT(check("-----BEGIN CERTIFICATE-----\nMIIB%zCC\n-----END CERTIFICATE-----\n", &i),
+                    MK_E_CERT);
     MK_CHECK(strstr(i.why, "not base64"));
     MK_CHECK_EQ_INT(i.line, 2);
     MK_CHECK_EQ_INT(check("-----BEGIN CERTIFICATE-----\nAAAA\n-----END PRIVATE KEY-----\n", &i),
@@ -84,8 +89,8 @@ MK_TEST(pem_bad_files_say_where_and_why)
 MK_TEST(store_names)
 {
     char n[200];
-    MK_CHECK_EQ_INT(mk_tls_store_name("/etc/ssl/my ca.crt", (const uint8_t *)"abc", 3, n,
-                                      sizeof n), MK_OK);
+    MK_CHECK_EQ_INT(mk_tls_store_name("/etc/ssl/my ca.crt", (const uint8_t *)"abc", 3, n, sizeof n),
+                    MK_OK);
     /* SHA-256("abc") = ba7816bf... */
     MK_CHECK_EQ_STR(n, "my_ca-ba7816bf.pem");
     MK_CHECK(mk_tls_name_ok(n));

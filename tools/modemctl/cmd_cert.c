@@ -29,7 +29,7 @@ static int cert_put(struct mk_cli *cli, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *name = NULL;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc starts over (main parsed with "+" ordering) */
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c != 'n')
             return mk_cli_usage_error(cli, "unknown option");
@@ -43,15 +43,17 @@ static int cert_put(struct mk_cli *cli, int argc, char **argv)
         name = slash ? slash + 1 : path;
     }
     if (!mk_tls_name_ok(name))
-        return mk_cli_fail(cli, MK_E_INVAL, "\"%s\" is not a name the module accepts: 5..128 "
-                                            "bytes ending .pem or .der, no '\"', '/' or '\\' "
-                                            "(use --name)", name);
+        return mk_cli_fail(cli, MK_E_INVAL,
+                           "\"%s\" is not a name the module accepts: 5..128 "
+                           "bytes ending .pem or .der, no '\"', '/' or '\\' "
+                           "(use --name)",
+                           name);
     static uint8_t data[MK_TLS_FILE_MAX];
     size_t len = 0;
     enum mk_err e = mk_posix_file_read(path, data, sizeof data, &len);
     if (e == MK_E_NOSPC)
-        return mk_cli_fail(cli, MK_E_CERT, "%s: %zu bytes; the module stores at most 10240",
-                           path, len);
+        return mk_cli_fail(cli, MK_E_CERT, "%s: %zu bytes; the module stores at most 10240", path,
+                           len);
     if (e != MK_OK)
         return mk_cli_fail(cli, e, "%s: cannot read it: %s", path, mk_strerror(e));
     struct mk_tls_pem_info info;
@@ -72,8 +74,8 @@ static int cert_put(struct mk_cli *cli, int argc, char **argv)
         mk_cli_json_str(stdout, name);
         printf(",\"bytes\":%zu,\"certificates\":%u,\"keys\":%u}\n", len, info.certs, info.keys);
     } else {
-        printf("%s: %zu bytes (%u certificate(s), %u key(s)) stored as %s\n", path, len,
-               info.certs, info.keys, name);
+        printf("%s: %zu bytes (%u certificate(s), %u key(s)) stored as %s\n", path, len, info.certs,
+               info.keys, name);
     }
     return MK_EXIT_OK;
 }
@@ -123,8 +125,10 @@ static int cert_rm(struct mk_cli *cli, int argc, char **argv)
         return rc;
     enum mk_err e = mk_tls_cert_delete(cli->chan, argv[1]);
     if (e == MK_E_AT_ERROR)
-        return mk_cli_fail(cli, e, "the module refused to delete \"%s\" (no such file? see "
-                                   "'modemctl cert ls')", argv[1]);
+        return mk_cli_fail(cli, e,
+                           "the module refused to delete \"%s\" (no such file? see "
+                           "'modemctl cert ls')",
+                           argv[1]);
     if (e != MK_OK)
         return mk_cli_fail(cli, e, "AT+CCERTDELE \"%s\": %s", argv[1], mk_strerror(e));
     if (cli->json) {

@@ -18,11 +18,11 @@
 #include "modemkit/tls.h"
 
 #define MQ_MAX_TOPICS 32
-#define MQ_REOPEN_MS 90000u /* a module reboot takes ~25 s (TinyGSM PR #736) */
+#define MQ_REOPEN_MS  90000u /* a module reboot takes ~25 s (TinyGSM PR #736) */
 
 struct mq_file {
-    const char *flag;  /* "--cafile" */
-    const char *path;  /* local file, NULL when not given */
+    const char *flag; /* "--cafile" */
+    const char *path; /* local file, NULL when not given */
     uint8_t data[MK_TLS_FILE_MAX];
     size_t len;
     char name[MK_TLS_NAME_MAX + 1]; /* name in the module's store */
@@ -213,8 +213,8 @@ static void mq_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, 
 {
     struct mq *q = user;
     if (n == MK_MQTT_RECOVERING)
-        mq_event(q, o == MK_MQTT_RECOVERING ? "reconnect failed, retrying" : "connection lost",
-                 err, detail);
+        mq_event(q, o == MK_MQTT_RECOVERING ? "reconnect failed, retrying" : "connection lost", err,
+                 detail);
     else if (n == MK_MQTT_CONNECTED && o == MK_MQTT_RECOVERING)
         mq_event(q, "reconnected", err, detail);
     else if (n == MK_MQTT_CONNECTED && q->cli->verbose)
@@ -234,13 +234,23 @@ static enum mk_err mq_reopen(void *user)
 static const char *mq_hint(int code, enum mk_err err)
 {
     switch (code) {
-    case 3: case 25: return " (-h/-p)";
-    case 27: return " (-V 31 / -V 311)";
-    case 28: return " (-i)";
-    case 30: return " (-u/-P)";
-    case 31: return " (-u/-P, --cert/--key)";
-    case 32: case 33: case 34: return " (--cafile/--cert/--key)";
-    default: break;
+    case 3:
+    case 25:
+        return " (-h/-p)";
+    case 27:
+        return " (-V 31 / -V 311)";
+    case 28:
+        return " (-i)";
+    case 30:
+        return " (-u/-P)";
+    case 31:
+        return " (-u/-P, --cert/--key)";
+    case 32:
+    case 33:
+    case 34:
+        return " (--cafile/--cert/--key)";
+    default:
+        break;
     }
     return err == MK_E_MQTT_REFUSED_AUTH ? " (-u/-P)" : "";
 }
@@ -249,8 +259,29 @@ static int mq_fail(struct mq *q)
 {
     const struct mk_mqtt_error *le = mk_mqtt_last_error(&q->client);
     enum mk_err err = le->err != MK_OK ? le->err : MK_E_MQTT_FAILED;
-    return mk_cli_fail(q->cli, err, "%s: %s%s", q->cli->cmd->name, le->text,
-                       mq_hint(le->code, err));
+    if (!q->cli->json)
+        return mk_cli_fail(q->cli, err, "%s: %s%s", q->cli->cmd->name, le->text,
+                           mq_hint(le->code, err));
+    /* --json: the module's own number as a field of its own */
+    const struct mk_mqtt_code *k = mk_mqtt_code_info(le->code);
+    int code = mk_cli_exit_code(err);
+    printf("{\"error\":");
+    mk_cli_json_str(stdout, mk_err_name(err));
+    printf(",\"code\":%d,\"module_error\":", code);
+    if (le->code >= 0)
+        printf("%d", le->code);
+    else
+        printf("null");
+    printf(",\"meaning\":");
+    mk_cli_json_str(stdout, k ? k->meaning : "");
+    printf(",\"remedy\":");
+    mk_cli_json_str(stdout, k && k->remedy ? k->remedy : "");
+    printf(",\"message\":");
+    mk_cli_json_str(stdout, le->text);
+    printf("}\n");
+    fflush(stdout);
+    fprintf(stderr, "modemctl: %s: %s%s\n", q->cli->cmd->name, le->text, mq_hint(le->code, err));
+    return code;
 }
 
 /* ---- options ---- */
@@ -342,22 +373,34 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
 {
     enum { O_CAFILE = 256, O_CERT, O_KEY, O_TLSV, O_WT, O_WP, O_WQ, O_WR };
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-        {"topic", required_argument, NULL, 't'},    {"message", required_argument, NULL, 'm'},
-        {"file", required_argument, NULL, 'f'},     {"stdin-file", no_argument, NULL, 's'},
-        {"null-message", no_argument, NULL, 'n'},   {"qos", required_argument, NULL, 'q'},
-        {"retain", no_argument, NULL, 'r'},         {"id", required_argument, NULL, 'i'},
-        {"username", required_argument, NULL, 'u'}, {"pw", required_argument, NULL, 'P'},
+        {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"topic", required_argument, NULL, 't'},
+        {"message", required_argument, NULL, 'm'},
+        {"file", required_argument, NULL, 'f'},
+        {"stdin-file", no_argument, NULL, 's'},
+        {"null-message", no_argument, NULL, 'n'},
+        {"qos", required_argument, NULL, 'q'},
+        {"retain", no_argument, NULL, 'r'},
+        {"id", required_argument, NULL, 'i'},
+        {"username", required_argument, NULL, 'u'},
+        {"pw", required_argument, NULL, 'P'},
         {"protocol-version", required_argument, NULL, 'V'},
-        {"keepalive", required_argument, NULL, 'k'}, {"url", required_argument, NULL, 'L'},
+        {"keepalive", required_argument, NULL, 'k'},
+        {"url", required_argument, NULL, 'L'},
         {"disable-clean-session", no_argument, NULL, 'c'},
-        {"count", required_argument, NULL, 'C'},    {"timeout", required_argument, NULL, 'W'},
-        {"verbose", no_argument, NULL, 'v'},        {"no-newline", no_argument, NULL, 'N'},
-        {"cafile", required_argument, NULL, O_CAFILE}, {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},    {"tls-version", required_argument, NULL, O_TLSV},
+        {"count", required_argument, NULL, 'C'},
+        {"timeout", required_argument, NULL, 'W'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"no-newline", no_argument, NULL, 'N'},
+        {"cafile", required_argument, NULL, O_CAFILE},
+        {"cert", required_argument, NULL, O_CERT},
+        {"key", required_argument, NULL, O_KEY},
+        {"tls-version", required_argument, NULL, O_TLSV},
         {"will-topic", required_argument, NULL, O_WT},
         {"will-payload", required_argument, NULL, O_WP},
-        {"will-qos", required_argument, NULL, O_WQ}, {"will-retain", no_argument, NULL, O_WR},
+        {"will-qos", required_argument, NULL, O_WQ},
+        {"will-retain", no_argument, NULL, O_WR},
         {NULL, 0, NULL, 0},
     };
     const char *pub_opts = "h:p:t:m:f:snq:ri:u:P:V:k:L:c";
@@ -365,11 +408,13 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
     struct mk_cli *cli = q->cli;
     long v;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc starts over (main parsed with "+" ordering) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, q->sub ? sub_opts : pub_opts, longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': q->host = optarg; break;
+        case 'h':
+            q->host = optarg;
+            break;
         case 'p':
             if (!mq_num(optarg, 1, 65535, &q->port))
                 return mk_cli_usage_error(cli, "-p %s: a port is 1..65535", optarg);
@@ -379,24 +424,42 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
                 return mk_cli_usage_error(cli, q->sub ? "at most 32 topics" : "one -t only");
             q->topics[q->ntopics++] = optarg;
             break;
-        case 'm': q->msg = optarg; break;
-        case 'f': q->file = optarg; break;
-        case 's': q->use_stdin = true; break;
-        case 'n': q->null_msg = true; break;
+        case 'm':
+            q->msg = optarg;
+            break;
+        case 'f':
+            q->file = optarg;
+            break;
+        case 's':
+            q->use_stdin = true;
+            break;
+        case 'n':
+            q->null_msg = true;
+            break;
         case 'q':
             if (!mq_num(optarg, 0, 2, &v))
                 return mk_cli_usage_error(cli, "-q %s: QoS is 0, 1 or 2", optarg);
             q->qos = (int)v;
             break;
-        case 'r': q->retain = true; break;
-        case 'i': q->id = optarg; break;
-        case 'u': q->user = optarg; break;
-        case 'P': q->pass = optarg; break;
+        case 'r':
+            q->retain = true;
+            break;
+        case 'i':
+            q->id = optarg;
+            break;
+        case 'u':
+            q->user = optarg;
+            break;
+        case 'P':
+            q->pass = optarg;
+            break;
         case 'V':
             if ((q->version = mq_version(optarg)) < 0)
-                return mk_cli_usage_error(cli, "-V %s: use 31 (MQTT 3.1) or 311 (MQTT 3.1.1); "
-                                               "MQTT 5 is not available through the module's "
-                                               "AT commands", optarg);
+                return mk_cli_usage_error(cli,
+                                          "-V %s: use 31 (MQTT 3.1) or 311 (MQTT 3.1.1); "
+                                          "MQTT 5 is not available through the module's "
+                                          "AT commands",
+                                          optarg);
             break;
         case 'k':
             if (!mq_num(optarg, 1, 64800, &q->keepalive))
@@ -405,13 +468,17 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
         case 'L': {
             int r = mq_parse_L(q, optarg);
             if (r < 0)
-                return mk_cli_usage_error(cli, "-L %s: expected mqtt[s]://[user[:pass]@]host"
-                                               "[:port]/topic", optarg);
+                return mk_cli_usage_error(cli,
+                                          "-L %s: expected mqtt[s]://[user[:pass]@]host"
+                                          "[:port]/topic",
+                                          optarg);
             if (r == 1)
                 *force_tls = true;
             break;
         }
-        case 'c': q->no_clean = true; break;
+        case 'c':
+            q->no_clean = true;
+            break;
         case 'C':
             if (!mq_num(optarg, 1, 1000000000, &q->count))
                 return mk_cli_usage_error(cli, "-C %s: a count >= 1", optarg);
@@ -423,24 +490,42 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
                 return mk_cli_usage_error(cli, "-W %s: seconds > 0", optarg);
             break;
         }
-        case 'v': q->print_topic = true; break;
-        case 'N': q->no_newline = true; break;
-        case O_CAFILE: q->ca.path = optarg; break;
-        case O_CERT: q->cert.path = optarg; break;
-        case O_KEY: q->key.path = optarg; break;
+        case 'v':
+            q->print_topic = true;
+            break;
+        case 'N':
+            q->no_newline = true;
+            break;
+        case O_CAFILE:
+            q->ca.path = optarg;
+            break;
+        case O_CERT:
+            q->cert.path = optarg;
+            break;
+        case O_KEY:
+            q->key.path = optarg;
+            break;
         case O_TLSV:
             if ((q->tls_version = mq_tls_version(optarg)) < 0)
-                return mk_cli_usage_error(cli, "--tls-version %s: sslv3, tlsv1, tlsv1.1, "
-                                               "tlsv1.2 or all", optarg);
+                return mk_cli_usage_error(cli,
+                                          "--tls-version %s: sslv3, tlsv1, tlsv1.1, "
+                                          "tlsv1.2 or all",
+                                          optarg);
             break;
-        case O_WT: q->will_topic = optarg; break;
-        case O_WP: q->will_payload = optarg; break;
+        case O_WT:
+            q->will_topic = optarg;
+            break;
+        case O_WP:
+            q->will_payload = optarg;
+            break;
         case O_WQ:
             if (!mq_num(optarg, 0, 2, &v))
                 return mk_cli_usage_error(cli, "--will-qos %s: 0, 1 or 2", optarg);
             q->will_qos = (int)v;
             break;
-        case O_WR: q->will_retain = true; break;
+        case O_WR:
+            q->will_retain = true;
+            break;
         default:
             return mk_cli_usage_error(cli, "unknown option or missing argument '%s'",
                                       argv[optind - 1]);
@@ -466,15 +551,16 @@ static int mq_parse(struct mq *q, int argc, char **argv, bool *force_tls)
 
 /* ---- local files ---- */
 
-static int mq_read_local(struct mq *q, const char *flag, const char *path, uint8_t *buf,
-                         size_t cap, size_t *len)
+static int mq_read_local(struct mq *q, const char *flag, const char *path, uint8_t *buf, size_t cap,
+                         size_t *len)
 {
     enum mk_err e;
     if (strcmp(path, "-") == 0) {
         *len = fread(buf, 1, cap, stdin);
         if (!feof(stdin) && *len == cap && fgetc(stdin) != EOF)
-            return mk_cli_fail(q->cli, MK_E_NOSPC, "%s: standard input holds more than %zu "
-                                                   "bytes, the most the module takes",
+            return mk_cli_fail(q->cli, MK_E_NOSPC,
+                               "%s: standard input holds more than %zu "
+                               "bytes, the most the module takes",
                                flag, cap);
         return MK_EXIT_OK;
     }
@@ -504,17 +590,20 @@ static int mq_check_file(struct mq *q, struct mq_file *f)
     }
     bool is_key = f == &q->key;
     if (is_key && (info.keys != 1 || info.certs))
-        return mk_cli_fail(q->cli, MK_E_CERT, "%s %s: expected one private key, found %u "
-                                              "key(s) and %u certificate(s)",
+        return mk_cli_fail(q->cli, MK_E_CERT,
+                           "%s %s: expected one private key, found %u "
+                           "key(s) and %u certificate(s)",
                            f->flag, f->path, info.keys, info.certs);
     if (is_key && info.encrypted_key)
-        return mk_cli_fail(q->cli, MK_E_CERT, "%s %s: the key is encrypted; modemkit does not "
-                                              "set the module's key password: decrypt it "
-                                              "('openssl pkey -in KEY -out PLAIN')",
+        return mk_cli_fail(q->cli, MK_E_CERT,
+                           "%s %s: the key is encrypted; modemkit does not "
+                           "set the module's key password: decrypt it "
+                           "('openssl pkey -in KEY -out PLAIN')",
                            f->flag, f->path);
     if (!is_key && (info.certs == 0 || info.keys))
-        return mk_cli_fail(q->cli, MK_E_CERT, "%s %s: expected certificate(s) only, found %u "
-                                              "certificate(s) and %u private key(s)%s",
+        return mk_cli_fail(q->cli, MK_E_CERT,
+                           "%s %s: expected certificate(s) only, found %u "
+                           "certificate(s) and %u private key(s)%s",
                            f->flag, f->path, info.certs, info.keys,
                            info.keys ? " (keys go with --key)" : "");
     mk_tls_store_name(f->path, f->data, f->len, f->name, sizeof f->name);
@@ -580,8 +669,10 @@ static int mq_setup(struct mq *q, bool tls)
             q->payload = q->payload_buf;
         }
         if (q->payload_len > MK_MQTT_PAYLOAD_MAX)
-            return mk_cli_fail(cli, MK_E_NOSPC, "the message is %zu bytes; the module takes at "
-                                                "most 10240", q->payload_len);
+            return mk_cli_fail(cli, MK_E_NOSPC,
+                               "the message is %zu bytes; the module takes at "
+                               "most 10240",
+                               q->payload_len);
     }
     q->ca.flag = "--cafile";
     q->cert.flag = "--cert";
@@ -645,8 +736,11 @@ static int mq_setup(struct mq *q, bool tls)
     cfg.user = q;
     cfg.backoff_min_ms = 500;
     cfg.backoff_max_ms = 30000;
-    if (cli->timeout_ms)
+    if (cli->timeout_ms) { /* --timeout bounds every wait for the module */
         cfg.op_timeout_ms = cli->timeout_ms;
+        cfg.cmd_timeout_ms = cli->timeout_ms < 10000 ? cli->timeout_ms : 10000;
+        cfg.busy_retry_ms = cli->timeout_ms;
+    }
     e = mk_mqtt_init(&q->client, &cfg);
     if (e != MK_OK)
         return mq_fail(q);
@@ -654,8 +748,9 @@ static int mq_setup(struct mq *q, bool tls)
     if (mk_mqtt_check_opts(&q->client, &q->opts) != MK_OK)
         return mq_fail(q);
     if ((q->ca.path || q->cert.path) && !(q->caps.bits & MK_CAP_CERT_STORE))
-        return mk_cli_fail(cli, MK_E_FW_UNSUPPORTED, "this module (%s, %s) has no AT+CCERTDOWN "
-                                                     "certificate store that modemkit drives",
+        return mk_cli_fail(cli, MK_E_FW_UNSUPPORTED,
+                           "this module (%s, %s) has no AT+CCERTDOWN "
+                           "certificate store that modemkit drives",
                            q->mid.model, q->mid.revision);
     if ((rc = mq_upload(q)) != MK_EXIT_OK)
         return rc;
@@ -737,8 +832,10 @@ static int mq_run_sub(struct mk_cli *cli, int argc, char **argv)
             }
         }
         if (rc == MK_EXIT_OK && q->count && q->received < q->count && !mq_stop)
-            rc = mk_cli_fail(cli, MK_E_TIMEOUT, "mqtt sub: -W %g s passed with %ld of %ld "
-                                                "message(s)", q->wait_s, q->received, q->count);
+            rc = mk_cli_fail(cli, MK_E_TIMEOUT,
+                             "mqtt sub: -W %g s passed with %ld of %ld "
+                             "message(s)",
+                             q->wait_s, q->received, q->count);
         if (mk_mqtt_state(&q->client) == MK_MQTT_CONNECTED)
             mk_mqtt_disconnect(&q->client);
     }
@@ -748,32 +845,34 @@ static int mq_run_sub(struct mk_cli *cli, int argc, char **argv)
     return rc;
 }
 
-#define MQ_COMMON_OPTS                                                                      \
-    {"-h, --host HOST", "Broker host as the module resolves it. Default localhost."},        \
-    {"-p, --port PORT", "Broker port. Default 1883, or 8883 with TLS options."},             \
-    {"-q, --qos QOS", "0, 1 or 2. Default 0."},                                               \
-    {"-i, --id ID", "Client id (1..128 bytes). Default modemctl-PID."},                      \
-    {"-u, --username USER", "User name. Refused before anything is sent on firmware that "  \
-                            "cannot send one (see 'modemctl info')."},                        \
-    {"-P, --pw PASS", "Password (needs -u). Redacted in -v traces."},                        \
-    {"-V, --protocol-version 31|311", "MQTT 3.1 or 3.1.1. Default: the module's default. "  \
-                                      "Refused on firmware without a version choice."},      \
-    {"-k, --keepalive SECONDS", "Keep-alive, 1..64800. Default 60."},                        \
-    {"-c, --disable-clean-session", "Keep the session on the broker."},                      \
-    {"-L, --url URL", "mqtt[s]://[user[:pass]@]host[:port]/topic in one go."},               \
-    {"--cafile FILE", "Local PEM file with the CA certificate(s) the broker's certificate "   \
-                      "must chain to. Checked here (size <= 10240, well-formed PEM blocks; " \
-                      "the message names the file, the line and the fault), uploaded with "  \
-                      "AT+CCERTDOWN when the module lacks it (stored as NAME-HASH.pem, so "   \
-                      "equal names mean equal content), bound with AT+CSSLCFG (authmode 1). " \
-                      "Implies TLS."},                                                        \
-    {"--cert FILE", "Local PEM client certificate; with --key and --cafile: authmode 2."},    \
-    {"--key FILE", "Local PEM private key of --cert (not encrypted). Redacted in -v traces."}, \
-    {"--tls-version sslv3|tlsv1|tlsv1.1|tlsv1.2|all",                                         \
-     "Pin the TLS version (AT+CSSLCFG \"sslversion\"). Not sent unless given: the module's " \
-     "default allows all, and some firmware (LE11B02SIM7500A) rejects the setting."},        \
-    {"--will-topic TOPIC, --will-payload MSG",                                                \
-     "Last will, with --will-qos QOS and --will-retain (not on AT+CMQTT* modules)."}
+#define MQ_COMMON_OPTS                                                                             \
+    {"-h, --host HOST", "Broker host as the module resolves it. Default localhost."},              \
+        {"-p, --port PORT", "Broker port. Default 1883, or 8883 with TLS options."},               \
+        {"-q, --qos QOS", "0, 1 or 2. Default 0."},                                                \
+        {"-i, --id ID", "Client id (1..128 bytes). Default modemctl-PID."},                        \
+        {"-u, --username USER", "User name. Refused before anything is sent on firmware that "     \
+                                "cannot send one (see 'modemctl info')."},                         \
+        {"-P, --pw PASS", "Password (needs -u). Redacted in -v traces."},                          \
+        {"-V, --protocol-version 31|311", "MQTT 3.1 or 3.1.1. Default: the module's default. "     \
+                                          "Refused on firmware without a version choice."},        \
+        {"-k, --keepalive SECONDS", "Keep-alive, 1..64800. Default 60."},                          \
+        {"-c, --disable-clean-session", "Keep the session on the broker."},                        \
+        {"-L, --url URL", "mqtt[s]://[user[:pass]@]host[:port]/topic in one go."},                 \
+        {"--cafile FILE", "Local PEM file with the CA certificate(s) the broker's certificate "    \
+                          "must chain to. Checked here (size <= 10240, well-formed PEM blocks; "   \
+                          "the message names the file, the line and the fault), uploaded with "    \
+                          "AT+CCERTDOWN when the module lacks it (stored as NAME-HASH.pem, so "    \
+                          "equal names mean equal content), bound with AT+CSSLCFG (authmode 1). "  \
+                          "Implies TLS."},                                                         \
+        {"--cert FILE", "Local PEM client certificate; with --key and --cafile: authmode 2."},     \
+        {"--key FILE", "Local PEM private key of --cert (not encrypted). Redacted in -v traces."}, \
+        {"--tls-version sslv3|tlsv1|tlsv1.1|tlsv1.2|all",                                          \
+         "Pin the TLS version (AT+CSSLCFG \"sslversion\"). Not sent unless given: the module's "   \
+         "default allows all, and some firmware (LE11B02SIM7500A) rejects the setting."},          \
+    {                                                                                              \
+        "--will-topic TOPIC, --will-payload MSG",                                                  \
+            "Last will, with --will-qos QOS and --will-retain (not on AT+CMQTT* modules)."         \
+    }
 
 static const struct mk_cli_opt_doc mq_pub_opts[] = {
     {"-t, --topic TOPIC", "Topic to publish to (1..1024 bytes)."},
@@ -818,10 +917,11 @@ const struct mk_cli_cmd mk_cmd_mqtt_pub = {
         "acknowledged by the broker). With --json one object {\"published\":true,...} is "
         "printed.",
     .opts = mq_pub_opts,
-    .examples = "  modemctl -d /dev/ttyUSB2 mqtt pub -h broker.local -t dev/1/temp -m 21.5 -q 1\n"
-                "  modemctl mqtt pub -L mqtts://user:pw@broker:8883/cfg -f blob.bin "
-                "--cafile ca.pem\n"
-                "  modemctl mqtt pub -t t -m x --cafile ca.pem --cert dev.pem --key dev.key -p 8883\n",
+    .examples =
+        "  modemctl -d /dev/ttyUSB2 mqtt pub -h broker.local -t dev/1/temp -m 21.5 -q 1\n"
+        "  modemctl mqtt pub -L mqtts://user:pw@broker:8883/cfg -f blob.bin "
+        "--cafile ca.pem\n"
+        "  modemctl mqtt pub -t t -m x --cafile ca.pem --cert dev.pem --key dev.key -p 8883\n",
     .needs_device = true,
     .own_urcs = true,
     .run = mq_run_pub,

@@ -32,9 +32,8 @@ static void net_print(struct mk_cli *cli, const struct mk_bearer_status *st)
     else
         printf("Signal:        unknown (CSQ %d)\n", st->rssi);
     printf("Registration:  %s (CREG %s, CGREG %s, CEREG %s)\n",
-           mk_bearer_registered(st) ? "registered" : "NOT registered",
-           mk_bearer_reg_name(st->creg), mk_bearer_reg_name(st->cgreg),
-           mk_bearer_reg_name(st->cereg));
+           mk_bearer_registered(st) ? "registered" : "NOT registered", mk_bearer_reg_name(st->creg),
+           mk_bearer_reg_name(st->cgreg), mk_bearer_reg_name(st->cereg));
     if (st->cpsi[0])
         printf("Serving cell:  %s\n", st->cpsi);
     printf("Data:          %s", st->data_up ? "up" : "down");
@@ -54,8 +53,9 @@ static int net_run(struct mk_cli *cli, const char *apn, bool up)
         return mk_cli_fail(cli, e, "identifying the module: %s", mk_strerror(e));
     e = up ? mk_bearer_up(cli->chan, &id, apn, &st) : mk_bearer_status(cli->chan, &id, &st);
     if (e == MK_E_NET)
-        return mk_cli_fail(cli, e, "the module could not bring its data connection up "
-                                   "(check SIM, signal and APN; -v shows its answers)");
+        return mk_cli_fail(cli, e,
+                           "the module could not bring its data connection up "
+                           "(check SIM, signal and APN; -v shows its answers)");
     if (e == MK_E_UNSUPPORTED)
         return mk_cli_fail(cli, e, "no known bring-up sequence for %s", id.model);
     if (e == MK_E_INVAL)
@@ -80,7 +80,7 @@ static int net_up(struct mk_cli *cli, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *apn = NULL;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc starts over (main parsed with "+" ordering) */
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c != 'a')
             return mk_cli_usage_error(cli, "unknown option");

@@ -26,10 +26,9 @@
 #include "../../mqtt/mqtt_int.h"
 #include "modemkit/str.h"
 
-#define CM_CMD_TIMEOUT_MS 10000u /* final result of a command; + 1 ms per data byte */
-#define CM_PUB_TIMEOUT_S 60      /* AT+CMQTTPUB <pub_timeout>: 60..180 s (S1 p.357) */
-#define CM_DISC_TIMEOUT_S 60     /* AT+CMQTTDISC <timeout>: 60..180 s (S1 p.356) */
-#define CM_RX_CHUNK_MAX MK_MQTT_PAYLOAD_MAX /* a chunk header longer than this is noise */
+#define CM_PUB_TIMEOUT_S  60                  /* AT+CMQTTPUB <pub_timeout>: 60..180 s (S1 p.357) */
+#define CM_DISC_TIMEOUT_S 60                  /* AT+CMQTTDISC <timeout>: 60..180 s (S1 p.356) */
+#define CM_RX_CHUNK_MAX   MK_MQTT_PAYLOAD_MAX /* a chunk header longer than this is noise */
 
 #define CM_F_UTF8_CHECKED 0x1u /* AT+CMQTTCFG="checkUTF8",<idx>,0 was refused */
 
@@ -40,9 +39,9 @@ enum cm_kind {
 };
 
 struct cm_res {
-    enum mk_err e;          /* mk_at_exec() result */
-    int code;               /* the module's <err>, -1 when it gave none */
-    uint32_t waited_ms;     /* the deadline that applied, for timeout messages */
+    enum mk_err e;      /* mk_at_exec() result */
+    int code;           /* the module's <err>, -1 when it gave none */
+    uint32_t waited_ms; /* the deadline that applied, for timeout messages */
     struct mk_at_result r;
 };
 
@@ -77,16 +76,15 @@ static int cm_code_of(const char *line, size_t len, const char *prefix, int idx)
 }
 
 /* Runs one command once. */
-static void cm_exec(struct mk_mqtt_client *c, const char *op, const char *text,
-                    const uint8_t *data, size_t len, enum cm_kind kind, unsigned flags,
-                    struct cm_res *out)
+static void cm_exec(struct mk_mqtt_client *c, const char *op, const char *text, const uint8_t *data,
+                    size_t len, enum cm_kind kind, unsigned flags, struct cm_res *out)
 {
     char prefix[32], resp[160];
     cm_prefix(prefix, sizeof prefix, op);
     struct mk_at_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
     cmd.text = text;
-    cmd.timeout_ms = CM_CMD_TIMEOUT_MS + (uint32_t)len;
+    cmd.timeout_ms = mk_mqtt_cmd_timeout(c) + (uint32_t)len;
     if (data || len) {
         cmd.prompt = MK_AT_PROMPT_GT;
         cmd.data = data;
@@ -294,11 +292,11 @@ static enum mk_err cm_sslcfg(struct mk_mqtt_client *c, const char *key, const ch
     if (mk_sb_err(&sb) != MK_OK)
         return MK_E_NOSPC;
     struct mk_at_result r;
-    enum mk_err e = mk_at_simple(c->cfg.chan, text, CM_CMD_TIMEOUT_MS, NULL, 0, &r);
+    enum mk_err e = mk_at_simple(c->cfg.chan, text, mk_mqtt_cmd_timeout(c), NULL, 0, &r);
     if (e == MK_OK)
         return MK_OK;
     if (e != MK_E_AT_ERROR && e != MK_E_AT_CME)
-        return mk_mqtt_fail_exec(c, "CSSLCFG", e, &r, CM_CMD_TIMEOUT_MS);
+        return mk_mqtt_fail_exec(c, "CSSLCFG", e, &r, mk_mqtt_cmd_timeout(c));
     if (!file && strcmp(key, "sslversion") == 0) {
         /* seed 001 (F1, cmendes0101): LE11B02SIM7500A answers ERROR to "sslversion",0,4 */
         mk_mqtt_err_begin(c, &sb, MK_E_FW_UNSUPPORTED, -1, "CSSLCFG");
@@ -690,8 +688,8 @@ static void cm_urc_rxstart(void *user, const char *line, size_t len)
 
 /* A chunk header: the next n bytes are raw, whatever they contain; read them even when
  * the message is being dropped, so they are never parsed as lines. */
-static void cm_urc_chunk(struct mk_mqtt_client *c, const char *line, size_t len,
-                         const char *prefix, bool topic)
+static void cm_urc_chunk(struct mk_mqtt_client *c, const char *line, size_t len, const char *prefix,
+                         bool topic)
 {
     long v[2];
     if (cm_nums(line, len, prefix, v, 2) < 2 || v[1] < 0 || v[1] > CM_RX_CHUNK_MAX)
@@ -700,7 +698,10 @@ static void cm_urc_chunk(struct mk_mqtt_client *c, const char *line, size_t len,
     if (v[0] == (long)cm_idx(c) && !ours)
         c->stats.rx_dropped++;
     mk_at_read_raw(&c->cfg.chan->at, (size_t)v[1],
-                   !ours ? cm_rx_discard : topic ? cm_rx_topic_bytes : cm_rx_payload_bytes, c);
+                   !ours   ? cm_rx_discard
+                   : topic ? cm_rx_topic_bytes
+                           : cm_rx_payload_bytes,
+                   c);
 }
 
 static void cm_urc_rxtopic(void *user, const char *line, size_t len)
@@ -764,13 +765,20 @@ static void cm_attach(struct mk_mqtt_client *c)
         const char *prefix;
         void (*cb)(void *, const char *, size_t);
     } t[] = {
-        {"+CMQTTRXSTART:", cm_urc_rxstart},     {"+CMQTTRXTOPIC:", cm_urc_rxtopic},
-        {"+CMQTTRXPAYLOAD:", cm_urc_rxpayload}, {"+CMQTTRXEND:", cm_urc_rxend},
-        {"+CMQTTCONNLOST:", cm_urc_lost},       {"+CMQTTPING:", cm_urc_lost},
-        {"+CMQTTNONET", cm_urc_nonet},          {"+CMQTTCONNECT:", cm_urc_late},
-        {"+CMQTTDISC:", cm_urc_late},           {"+CMQTTPUB:", cm_urc_late},
-        {"+CMQTTSUB:", cm_urc_late},            {"+CMQTTUNSUB:", cm_urc_late},
-        {"+CMQTTSTART:", cm_urc_late},          {"+CMQTTSTOP:", cm_urc_late},
+        {"+CMQTTRXSTART:", cm_urc_rxstart},
+        {"+CMQTTRXTOPIC:", cm_urc_rxtopic},
+        {"+CMQTTRXPAYLOAD:", cm_urc_rxpayload},
+        {"+CMQTTRXEND:", cm_urc_rxend},
+        {"+CMQTTCONNLOST:", cm_urc_lost},
+        {"+CMQTTPING:", cm_urc_lost},
+        {"+CMQTTNONET", cm_urc_nonet},
+        {"+CMQTTCONNECT:", cm_urc_late},
+        {"+CMQTTDISC:", cm_urc_late},
+        {"+CMQTTPUB:", cm_urc_late},
+        {"+CMQTTSUB:", cm_urc_late},
+        {"+CMQTTUNSUB:", cm_urc_late},
+        {"+CMQTTSTART:", cm_urc_late},
+        {"+CMQTTSTOP:", cm_urc_late},
     };
     _Static_assert(sizeof t / sizeof t[0] <= sizeof c->urcs / sizeof c->urcs[0], "urc table");
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)

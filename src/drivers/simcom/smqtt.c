@@ -19,8 +19,7 @@
 #include "modemkit/bearer.h"
 #include "modemkit/str.h"
 
-#define SM_CMD_TIMEOUT_MS 10000u
-#define SM_TOPIC_MAX 128u   /* S6/S9: SMPUB/SMSUB topic */
+#define SM_TOPIC_MAX   128u /* S6/S9: SMPUB/SMSUB topic */
 #define SM_PAYLOAD_MAX 512u /* S6: SIM7000 SMPUB 0..512 (SIM7070: 1024, S9) */
 
 static size_t sm_payload_max(const struct mk_mqtt_client *c)
@@ -62,9 +61,10 @@ static int sm_state(struct mk_mqtt_client *c)
     char resp[64];
     struct mk_at_arg a[1];
     long v;
-    if (mk_at_simple(c->cfg.chan, "AT+SMSTATE?", SM_CMD_TIMEOUT_MS, resp, sizeof resp, NULL) !=
+    if (mk_at_simple(c->cfg.chan, "AT+SMSTATE?", mk_mqtt_cmd_timeout(c), resp, sizeof resp, NULL) !=
             MK_OK ||
-        mk_at_split(resp, strlen(resp), "+SMSTATE:", a, 1) < 1 || mk_at_arg_long(&a[0], &v) != MK_OK)
+        mk_at_split(resp, strlen(resp), "+SMSTATE:", a, 1) < 1 ||
+        mk_at_arg_long(&a[0], &v) != MK_OK)
         return -1;
     return (int)v;
 }
@@ -97,7 +97,7 @@ static enum mk_err sm_conf(struct mk_mqtt_client *c, const char *key, const char
         mk_sb_puti(&sb, num);
     if (mk_sb_err(&sb) != MK_OK)
         return MK_E_NOSPC;
-    return sm_run(c, "SMCONF", text, NULL, 0, SM_CMD_TIMEOUT_MS, flags,
+    return sm_run(c, "SMCONF", text, NULL, 0, mk_mqtt_cmd_timeout(c), flags,
                   "the module refused an MQTT setting (S6: CLIENTID up to 128 bytes, USERNAME "
                   "256, PASSWORD 512; settings cannot change while connected)");
 }
@@ -166,7 +166,7 @@ static enum mk_err sm_connect(struct mk_mqtt_client *c)
     mk_sb_putc(&sb, ',');
     mk_sb_putu(&sb, port);
     if ((e = sm_conf(c, "CLIENTID", o->client_id, 0, 0)) != MK_OK ||
-        (e = sm_run(c, "SMCONF", text, NULL, 0, SM_CMD_TIMEOUT_MS, 0,
+        (e = sm_run(c, "SMCONF", text, NULL, 0, mk_mqtt_cmd_timeout(c), 0,
                     "the module refused the broker address")) != MK_OK ||
         (e = sm_conf(c, "KEEPTIME", NULL, o->keepalive_s ? o->keepalive_s : 60, 0)) != MK_OK ||
         (e = sm_conf(c, "CLEANSS", NULL, o->clean_session ? 1 : 0, 0)) != MK_OK)
@@ -251,8 +251,8 @@ static enum mk_err sm_sub_one(struct mk_mqtt_client *c, const char *topic, int q
                         "the broker refused the topic filter");
         return sm_classify(c, MK_E_MQTT_FAILED);
     }
-    return e == MK_OK ? MK_OK : mk_mqtt_fail_exec(c, sub ? "SMSUB" : "SMUNSUB", e, &r,
-                                                  cmd.timeout_ms);
+    return e == MK_OK ? MK_OK
+                      : mk_mqtt_fail_exec(c, sub ? "SMSUB" : "SMUNSUB", e, &r, cmd.timeout_ms);
 }
 
 static enum mk_err sm_subscribe(struct mk_mqtt_client *c, const char *const *topics, size_t n,

@@ -53,8 +53,9 @@ enum mk_err mk_tls_pem_check(const uint8_t *data, size_t len, struct mk_tls_pem_
     if (len == 0)
         return mk_tls_bad(info, 0, "the file is empty");
     if (len > MK_TLS_FILE_MAX)
-        return mk_tls_bad(info, 0, "the file is larger than 10240 bytes, the most the module "
-                                   "stores (AT+CCERTDOWN)");
+        return mk_tls_bad(info, 0,
+                          "the file is larger than 10240 bytes, the most the module "
+                          "stores (AT+CCERTDOWN)");
     const char *p = (const char *)data;
     const char *label = NULL;
     size_t label_len = 0, begin_line = 0, body = 0, lineno = 0;
@@ -94,13 +95,15 @@ enum mk_err mk_tls_pem_check(const uint8_t *data, size_t len, struct mk_tls_pem_
         }
         if (mk_tls_line_is(l, n, "-----END ", &lab, &lab_len)) {
             if (lab_len != label_len || memcmp(lab, label, lab_len) != 0)
-                return mk_tls_bad(info, lineno, "the END line's label differs from its BEGIN "
-                                                "line's");
+                return mk_tls_bad(info, lineno,
+                                  "the END line's label differs from its BEGIN "
+                                  "line's");
             if (body == 0)
                 return mk_tls_bad(info, lineno, "a PEM block with no base64 body");
             if (body % 4 != 0)
-                return mk_tls_bad(info, lineno, "the base64 body's length is not a multiple "
-                                                "of 4 (a line is cut or missing)");
+                return mk_tls_bad(info, lineno,
+                                  "the base64 body's length is not a multiple "
+                                  "of 4 (a line is cut or missing)");
             if (mk_tls_label(label, label_len, "CERTIFICATE") ||
                 mk_tls_label(label, label_len, "TRUSTED CERTIFICATE") ||
                 mk_tls_label(label, label_len, "X509 CERTIFICATE"))
@@ -118,8 +121,9 @@ enum mk_err mk_tls_pem_check(const uint8_t *data, size_t len, struct mk_tls_pem_
             continue;
         }
         if (mk_tls_line_is(l, n, "-----BEGIN ", &lab, &lab_len))
-            return mk_tls_bad(info, lineno, "a BEGIN line inside another block (an END line "
-                                            "is missing)");
+            return mk_tls_bad(info, lineno,
+                              "a BEGIN line inside another block (an END line "
+                              "is missing)");
         /* RFC 1421 headers of legacy encrypted keys: "Proc-Type: 4,ENCRYPTED" */
         if (body == 0 && memchr(l, ':', n)) {
             if (n >= 10 && memcmp(l, "Proc-Type:", 10) == 0 && mk_tls_contains(l, n, "ENCRYPTED"))
@@ -136,14 +140,16 @@ enum mk_err mk_tls_pem_check(const uint8_t *data, size_t len, struct mk_tls_pem_
                 continue;
             }
             if (!mk_tls_b64(ch) || pad)
-                return mk_tls_bad(info, lineno, "a character that is not base64 inside the "
-                                                "block");
+                return mk_tls_bad(info, lineno,
+                                  "a character that is not base64 inside the "
+                                  "block");
             body++;
         }
     }
     if (in)
-        return mk_tls_bad(info, begin_line, "a BEGIN line without its END line (the file is "
-                                            "cut short?)");
+        return mk_tls_bad(info, begin_line,
+                          "a BEGIN line without its END line (the file is "
+                          "cut short?)");
     if (info->certs + info->keys + info->others == 0)
         return mk_tls_bad(info, 0, "no PEM block (-----BEGIN ...-----) in the file");
     return MK_OK;
