@@ -202,31 +202,50 @@ enum mk_err mk_agent_queue_open(struct mk_agent_queue *q, const struct mk_agent_
         !cfg->st->rewrite_begin || !cfg->st->rewrite_write || !cfg->st->rewrite_end)
         return MK_E_INVAL;
     q->cfg = *cfg;
-    /* pass 1: what was done, how far the sequence went, where the valid log ends */
-    uint64_t off = 0;
+    /*
+     * pass 1: what was done, how far the sequence went, where the valid log ends. The
+     * writer only ever appends samples in increasing sequence and marks done up to a
+     * sample it wrote; a record that breaks that (a damaged or foreign file whose CRCs
+     * happen to pass) ends the trusted part like a torn one.
+     */
+    uint64_t off = 0, prev_s = 0;
     struct q_rec r;
     enum mk_err e = MK_OK;
     enum q_read k;
     while ((k = q_read(q, off, &r, &e)) == Q_REC_OK) {
         const uint8_t *b = r.body;
+        uint64_t v = mk_get_le64(b);
+        bool ok = true;
         switch (r.type) {
         case 'H':
-            if (mk_get_le64(b) > 0)
-                q->last_seq = q_max(q->last_seq, mk_get_le64(b) - 1);
-            q->done_seq = q_max(q->done_seq, mk_get_le64(b + 8));
-            q->dropped = q_max(q->dropped, mk_get_le64(b + 16));
+            ok = off == 0 && v > 0 && mk_get_le64(b + 8) <= v - 1;
+            if (ok) {
+                q->last_seq = v - 1;
+                q->done_seq = mk_get_le64(b + 8);
+                q->dropped = mk_get_le64(b + 16);
+            }
             break;
-        case 'S':
-            q->last_seq = q_max(q->last_seq, mk_get_le64(b));
+        case 'S': /* a rewritten log holds samples up to the header's next_seq - 1 */
+            ok = v > prev_s && v > q->done_seq;
+            if (ok) {
+                prev_s = v;
+                q->last_seq = q_max(q->last_seq, v);
+            }
             break;
         case 'A':
-            q->done_seq = q_max(q->done_seq, mk_get_le64(b));
-            break;
         case 'D':
-            q->done_seq = q_max(q->done_seq, mk_get_le64(b));
-            q->dropped = q_max(q->dropped, mk_get_le64(b + 8));
+            ok = v <= q->last_seq && (r.type == 'A' || mk_get_le64(b + 8) >= q->dropped);
+            if (ok) {
+                q->done_seq = q_max(q->done_seq, v);
+                if (r.type == 'D')
+                    q->dropped = mk_get_le64(b + 8);
+            }
             break;
         default:
+            break;
+        }
+        if (!ok) {
+            k = Q_REC_BAD;
             break;
         }
         off += r.len;
@@ -234,7 +253,6 @@ enum mk_err mk_agent_queue_open(struct mk_agent_queue *q, const struct mk_agent_
     if (e != MK_OK)
         return e;
     q->tail = off;
-    q->last_seq = q_max(q->last_seq, q->done_seq);
     if (k == Q_REC_BAD) {
         /* count what follows the last good record, for the report */
         for (;;) {

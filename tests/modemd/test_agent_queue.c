@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agent_fakes.h"
+#include "modemkit/bytes.h"
+#include "modemkit/crc.h"
 #include "mk_test.h"
 
 static struct fake_store st;
@@ -143,6 +145,39 @@ MK_TEST(corrupt_record_drops_the_rest)
     MK_CHECK(q.torn > 0);
     MK_CHECK_EQ_INT(q.count, 1);
     MK_CHECK_EQ_INT(q.last_seq, 1);
+}
+
+/* Records that pass their CRC but break the writer's order (a damaged or foreign file,
+ * found by fuzz_agent_queue): the trusted log ends before them. */
+MK_TEST(out_of_order_records_are_not_trusted)
+{
+    fake_store_init(&st);
+    struct mk_agent_queue_cfg c = cfg_of(0, 0, MK_AGENT_DROP_OLDEST, 0);
+    mk_agent_queue_open(&q, &c);
+    push("1");
+    size_t one = st.log_len;
+    push("2");
+    /* a copy of sample 1 after sample 2, then an ack far beyond the last sample */
+    memcpy(st.log + st.log_len, st.log, one);
+    st.log_len += one;
+    MK_CHECK_EQ_INT(mk_agent_queue_open(&q, &c), MK_OK);
+    MK_CHECK_EQ_INT(q.torn, one);
+    MK_CHECK_EQ_INT(q.count, 2);
+    MK_CHECK_EQ_INT(q.last_seq, 2);
+    mk_agent_queue_ack(&q, 2);
+    /* a well-formed 'A' record for seq 2^40, which was never written */
+    uint8_t *r = st.log + st.log_len;
+    r[0] = 0xA7;
+    r[1] = 'A';
+    mk_put_le16(r + 2, 8);
+    mk_put_le64(r + 4, 1ull << 40);
+    mk_put_le32(r + 12, mk_crc32(r + 1, 11));
+    st.log_len += 16;
+    MK_CHECK_EQ_INT(mk_agent_queue_open(&q, &c), MK_OK);
+    MK_CHECK_EQ_INT(q.torn, 16);
+    MK_CHECK_EQ_INT(q.last_seq, 2);
+    MK_CHECK_EQ_INT(q.count, 0);
+    MK_CHECK_EQ_INT(push("3"), 3);
 }
 
 MK_TEST(drop_oldest_bound)
