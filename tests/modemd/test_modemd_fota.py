@@ -78,6 +78,7 @@ interval = 250ms
 [fota]
 package_dir = %s
 reboot_timeout = 60s
+fetch_command = sh -c 'cp "${0#copy://}" "$1"' {url} {out}
 """ % self.pkgdir)
         self.md = mdtest.Modemd(s, cfg, name="modemd-" + tag)
 
@@ -142,6 +143,22 @@ reboot_timeout = 60s
         mdtest.wait_until(lambda: len(self.final("J-1")) > n, 20, "the result re-sent")
         self.assertEqual(self.final("J-1")[-1]["status"], "SUCCEEDED")
         self.assertEqual(sim_applies(self.sim), 1)
+
+        # a job by URL (fetched with fota.fetch_command) for a module already on the
+        # target: nothing to do, success without a second apply
+        self.job({"job": "J-3", "url": "copy://" + pkg})
+        mdtest.wait_until(lambda: self.final("J-3"), 30, "the result of J-3")
+        r = self.final("J-3")[-1]
+        self.assertEqual((r["status"], r["result"]), ("SUCCEEDED", 1), r)
+        self.assertIn("already runs the target revision", r["detail"])
+        self.assertTrue(os.path.exists(os.path.join(self.pkgdir, "job-J-3.pkg")))
+        self.assertEqual(sim_applies(self.sim), 1)
+        # an unknown scheme without a way to fetch it: refused (7 invalid URI)
+        self.job({"job": "J-4", "url": "ftp://example.invalid/p.fota"})
+        mdtest.wait_until(lambda: self.final("J-4"), 30, "the result of J-4")
+        r = self.final("J-4")[-1]
+        self.assertEqual((r["status"], r["result"]), ("REJECTED", 7), r)
+        self.assertIn("fetching ftp://example.invalid/p.fota failed", r["detail"])
 
         # sampling went on while the module was updating: no seq missing
         tel = self.sub.payloads(PFX + "telemetry")
