@@ -119,6 +119,47 @@ class Sources(unittest.TestCase):
         self.assertIn("MQTT reconnected", log)
         print("# network loss: 80 samples, none lost, %d duplicate(s)" % dups)
 
+    def test_hung_module_is_power_cycled(self):
+        # a module that takes no input (deaf firmware): only a power cycle cures it; the
+        # "power-cycle command" here replaces the hung simulator by a healthy one on the
+        # same port path, as cutting the supply would
+        s = self.s
+        broker = mdtest.Broker(s)
+        broker.start()
+        sub = mdtest.Subscriber(s, broker, TEL, "sub-hung")
+        link, state = s.path("tty"), s.path("simstate")
+        hung = subprocess.Popen([mdtest.MODEMSIM, "--profile", "SIM7600E-H", "--link", link,
+                                 "--state", state, "--fault", "drop=1/rx"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        s.track(hung)
+        mdtest.wait_until(lambda: os.path.exists(link), 10, "the hung module's port")
+        script = s.path("power-cycle.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nkill %d\nwhile [ -e %s ]; do sleep 0.05; done\n"
+                    "%s --profile SIM7600E-H --link %s --state %s >/dev/null 2>&1 &\n"
+                    "echo $! > %s\n" % (hung.pid, link, mdtest.MODEMSIM, link, state,
+                                        s.path("healthy.pid")))
+        os.chmod(script, 0o755)
+        cfg = mdtest.base_config(broker.url, link, s.path("mdstate"),
+                                 device="power_cycle_command = %s\nhang_timeout = 3s" % script,
+                                 extra="[sample]\ninterval = 100ms\ncount = 10\n")
+        md = mdtest.Modemd(s, cfg)
+        t0 = time.monotonic()
+        md.start("--exit-when-done")
+        try:
+            self.assertEqual(md.proc.wait(60), 0, md.log_text())
+        finally:
+            pidfile = s.path("healthy.pid")
+            if os.path.exists(pidfile):
+                with open(pidfile) as f:
+                    os.kill(int(f.read()), 15)
+        log = md.log_text()
+        self.assertIn("the module has not answered for", log)
+        self.assertIn("power-cycling the module: " + script, log)
+        self.assertEqual([p["seq"] for p in sub.payloads(TEL)], list(range(1, 11)))
+        print("# hung module: power-cycled after the 3 s hang_timeout, 10 samples kept and "
+              "published, %.1f s" % (time.monotonic() - t0))
+
     def test_tls_broker(self):
         s = self.s
         pki = s.path("pki")
