@@ -55,8 +55,8 @@ int main(int argc, char **argv)
     snprintf(conf, sizeof conf, "%s/modemd.conf", dir);
     snprintf(log, sizeof log, "%s/modemd.log", dir);
     mk_broker_url(&b, url, sizeof url);
-    const char *sim_argv[] = {mk_sim_exe(), "--profile", "SIM7600E-H", "--link", link,
-                              "--boot-delay-ms", "0", "--sim-delay-ms", "5", NULL};
+    const char *sim_argv[] = {mk_sim_exe(),      "--profile", "SIM7600E-H",     "--link", link,
+                              "--boot-delay-ms", "0",         "--sim-delay-ms", "5",      NULL};
     int sim_out = -1;
     pid_t sim = mk_test_spawn(sim_argv, &sim_out);
     char line[256], buf[512];
@@ -125,16 +125,19 @@ int main(int argc, char **argv)
     struct statfs sf;
     const char *fs = "?";
     if (statfs(dir, &sf) == 0)
-        fs = sf.f_type == 0x01021994 ? "tmpfs" : sf.f_type == 0xEF53 ? "ext4"
-             : sf.f_type == 0x794c7630 ? "overlayfs" : sf.f_type == 0x9123683E ? "btrfs"
-             : sf.f_type == 0x58465342 ? "xfs" : "other";
+        fs = sf.f_type == 0x01021994   ? "tmpfs"
+             : sf.f_type == 0xEF53     ? "ext4"
+             : sf.f_type == 0x794c7630 ? "overlayfs"
+             : sf.f_type == 0x9123683E ? "btrfs"
+             : sf.f_type == 0x58465342 ? "xfs"
+                                       : "other";
 
-    printf("modemd: %ld samples %ld ms apart through modemsim (SIM7600E-H) and mosquitto\n",
-           n, interval);
+    printf("modemd: %ld samples %ld ms apart through modemsim (SIM7600E-H) and mosquitto\n", n,
+           interval);
     printf("  exit status %d, subscriber received %zu (mosquitto_sub -C: status %d)\n",
            WIFEXITED(status) ? WEXITSTATUS(status) : -1, got, sub_rc);
-    printf("  wall %lld ms (%.0f samples/s; the schedule alone takes %ld ms)\n",
-           (long long)wall, (double)n * 1000.0 / (double)wall, n * interval);
+    printf("  wall %lld ms (%.0f samples/s; the schedule alone takes %ld ms)\n", (long long)wall,
+           (double)n * 1000.0 / (double)wall, n * interval);
     printf("  CPU  %.0f us user + %.0f us system = %.1f us per published sample\n",
            (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec,
            (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec, cpu_us / (double)n);

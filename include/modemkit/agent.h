@@ -45,20 +45,20 @@ extern "C" {
 /* ---------------------------------------------------------------------------------- */
 /* Sizes                                                                               */
 
-#define MK_AGENT_VALUE_MAX 768u   /* one sample's JSON value, bytes */
-#define MK_AGENT_MSG_MAX 2048u    /* any message the agent sends or accepts, bytes */
-#define MK_AGENT_INBOX_CAP 4096u  /* received messages waiting for mk_agent_step() */
-#define MK_AGENT_OUTBOX_CAP 4096u /* parameter replies waiting for the link */
-#define MK_AGENT_MAX_PARAMS 16u
-#define MK_AGENT_PNAME_MAX 32u    /* parameter name, bytes */
-#define MK_AGENT_PSTR_MAX 64u     /* decoded string parameter value, bytes */
-#define MK_AGENT_PVAL_CAP 136u    /* a value as JSON text (quoted, escaped string) + NUL */
-#define MK_AGENT_JSON_TOKS 96u
-#define MK_AGENT_JOB_HISTORY 8u   /* finished job ids remembered against re-runs */
-#define MK_AGENT_ID_CAP 65u       /* job id / correlation id, bytes + NUL */
-#define MK_AGENT_PATH_CAP 256u
-#define MK_AGENT_TEXT_CAP 320u    /* reasons, details, last error */
-#define MK_AGENT_RECORD_CAP 3072u /* the "params" and "job" records, bytes */
+#define MK_AGENT_VALUE_MAX   768u  /* one sample's JSON value, bytes */
+#define MK_AGENT_MSG_MAX     2048u /* any message the agent sends or accepts, bytes */
+#define MK_AGENT_INBOX_CAP   4096u /* received messages waiting for mk_agent_step() */
+#define MK_AGENT_OUTBOX_CAP  4096u /* parameter replies waiting for the link */
+#define MK_AGENT_MAX_PARAMS  16u
+#define MK_AGENT_PNAME_MAX   32u  /* parameter name, bytes */
+#define MK_AGENT_PSTR_MAX    64u  /* decoded string parameter value, bytes */
+#define MK_AGENT_PVAL_CAP    136u /* a value as JSON text (quoted, escaped string) + NUL */
+#define MK_AGENT_JSON_TOKS   96u
+#define MK_AGENT_JOB_HISTORY 8u  /* finished job ids remembered against re-runs */
+#define MK_AGENT_ID_CAP      65u /* job id / correlation id, bytes + NUL */
+#define MK_AGENT_PATH_CAP    256u
+#define MK_AGENT_TEXT_CAP    320u  /* reasons, details, last error */
+#define MK_AGENT_RECORD_CAP  3072u /* the "params" and "job" records, bytes */
 
 /* ---------------------------------------------------------------------------------- */
 /* Storage                                                                             */
@@ -122,17 +122,17 @@ struct mk_agent_queue_cfg {
 
 struct mk_agent_queue {
     struct mk_agent_queue_cfg cfg;
-    uint64_t tail;        /* end of the valid log */
-    uint64_t head_off;    /* offset of the oldest queued sample (== tail when empty) */
-    uint64_t head_seq;    /* its sequence number (0 when empty) */
-    uint64_t last_seq;    /* highest sequence number ever given (0: none yet) */
-    uint64_t done_seq;    /* every sample up to here was delivered or dropped */
-    uint64_t count;       /* queued samples */
-    uint64_t bytes;       /* bytes of their records */
-    uint64_t dropped;     /* dropped by the bound, over the queue's whole life */
-    uint64_t acked;       /* delivered since open */
-    uint64_t torn;        /* bytes of torn or corrupt tail dropped at open */
-    bool need_rewrite;    /* an append failed: the tail is unknown until a rewrite */
+    uint64_t tail;                 /* end of the valid log */
+    uint64_t head_off;             /* offset of the oldest queued sample (== tail when empty) */
+    uint64_t head_seq;             /* its sequence number (0 when empty) */
+    uint64_t last_seq;             /* highest sequence number ever given (0: none yet) */
+    uint64_t done_seq;             /* every sample up to here was delivered or dropped */
+    uint64_t count;                /* queued samples */
+    uint64_t bytes;                /* bytes of their records */
+    uint64_t dropped;              /* dropped by the bound, over the queue's whole life */
+    uint64_t acked;                /* delivered since open */
+    uint64_t torn;                 /* bytes of torn or corrupt tail dropped at open */
+    bool need_rewrite;             /* an append failed: the tail is unknown until a rewrite */
     uint8_t rec[MK_AGENT_REC_MAX]; /* record buffer */
 };
 
@@ -181,7 +181,7 @@ enum mk_agent_ptype {
     MK_AGENT_PT_INT = 1, /* JSON integer, int64 range */
     MK_AGENT_PT_NUMBER,  /* any JSON number */
     MK_AGENT_PT_BOOL,
-    MK_AGENT_PT_STRING,  /* UTF-8 without control characters, max_len bytes decoded */
+    MK_AGENT_PT_STRING, /* UTF-8 without control characters, max_len bytes decoded */
 };
 
 /*
@@ -193,8 +193,8 @@ struct mk_agent_param_def {
     const char *name;
     enum mk_agent_ptype type;
     const char *min, *max;
-    const char *def;      /* NULL: no value until one is set */
-    size_t max_len;       /* strings: 1..MK_AGENT_PSTR_MAX (0 = MK_AGENT_PSTR_MAX) */
+    const char *def; /* NULL: no value until one is set */
+    size_t max_len;  /* strings: 1..MK_AGENT_PSTR_MAX (0 = MK_AGENT_PSTR_MAX) */
 };
 
 #define MK_AGENT_PARAM_INTERVAL "sample_interval_ms"
@@ -209,11 +209,11 @@ struct mk_agent_pval {
 /* Update jobs                                                                         */
 
 enum mk_agent_job_phase {
-    MK_AGENT_JOB_NONE = 0,  /* no job */
-    MK_AGENT_JOB_ACCEPTED,  /* recorded, the updater has not been started for it */
-    MK_AGENT_JOB_RUNNING,   /* the updater was started (it may have done anything) */
-    MK_AGENT_JOB_DONE,      /* final result known, not yet acknowledged by the broker */
-    MK_AGENT_JOB_REPORTED,  /* final result acknowledged (PUBACK) */
+    MK_AGENT_JOB_NONE = 0, /* no job */
+    MK_AGENT_JOB_ACCEPTED, /* recorded, the updater has not been started for it */
+    MK_AGENT_JOB_RUNNING,  /* the updater was started (it may have done anything) */
+    MK_AGENT_JOB_DONE,     /* final result known, not yet acknowledged by the broker */
+    MK_AGENT_JOB_REPORTED, /* final result acknowledged (PUBACK) */
 };
 
 /* A job as the agent keeps it (persisted as the "job" record). */
@@ -228,14 +228,14 @@ struct mk_agent_job {
     char want_package[MK_AGENT_ID_CAP]; /* package identity (hex SHA-256) */
     /* progress and outcome */
     enum mk_agent_job_phase phase;
-    uint32_t attempts;   /* updater runs started, over all agent restarts */
-    int state;           /* LwM2M /5 state 0..3 */
-    int result;          /* LwM2M /5 update result 0..11 */
-    char status[16];     /* "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED" */
+    uint32_t attempts; /* updater runs started, over all agent restarts */
+    int state;         /* LwM2M /5 state 0..3 */
+    int result;        /* LwM2M /5 update result 0..11 */
+    char status[16];   /* "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED" */
     char pkg_id[MK_AGENT_ID_CAP];
     char source[128], target[128]; /* from the package */
     char detail[MK_AGENT_TEXT_CAP];
-    uint64_t ts_ms;      /* when the outcome was recorded */
+    uint64_t ts_ms; /* when the outcome was recorded */
 };
 
 /* What the updater found in a package (mk_agent_updater.open). */
@@ -248,9 +248,9 @@ struct mk_agent_pkg_info {
 
 /* The outcome of one updater run. */
 struct mk_agent_job_out {
-    bool final;    /* false: interrupted (link lost...), the next run resumes the job */
-    int state;     /* LwM2M state after the run */
-    int result;    /* LwM2M result: 1 success, 2, 4..11 failures */
+    bool final; /* false: interrupted (link lost...), the next run resumes the job */
+    int state;  /* LwM2M state after the run */
+    int result; /* LwM2M result: 1 success, 2, 4..11 failures */
     enum mk_err err;
     char detail[MK_AGENT_TEXT_CAP];
 };
@@ -294,10 +294,10 @@ struct mk_agent_source {
 
 /* What the link knows about the module, for the status message. */
 struct mk_agent_link_info {
-    char model[64];   /* "" when unknown */
-    char fw[128];     /* firmware revision (AT+CGMR) */
+    char model[64]; /* "" when unknown */
+    char fw[128];   /* firmware revision (AT+CGMR) */
     char imei[32];
-    int csq;          /* AT+CSQ rssi 0..31, 99 unknown, -1 not asked */
+    int csq; /* AT+CSQ rssi 0..31, 99 unknown, -1 not asked */
 };
 
 /*
@@ -352,7 +352,7 @@ struct mk_agent_topics {
 
 struct mk_agent_config {
     const struct mk_agent_storage *storage;
-    const struct mk_clock *clock;          /* monotonic ms */
+    const struct mk_clock *clock; /* monotonic ms */
     const struct mk_agent_source *source;
     const struct mk_agent_link *link;
     const struct mk_agent_updater *updater; /* NULL: job messages are rejected */
@@ -361,27 +361,27 @@ struct mk_agent_config {
     size_t n_params;
     const char *client_id;
     struct mk_agent_topics topics;
-    uint32_t interval_ms;        /* sampling interval (a "sample_interval_ms" parameter
-                                    overrides it); 0 = only event sources */
-    uint64_t sample_limit;       /* stop sampling after this sequence number; 0 = never */
-    uint32_t status_interval_ms; /* periodic status; 0 = 300000 */
-    uint32_t retry_min_ms;       /* pause after a failed publish, doubling; 0 = 1000 */
-    uint32_t retry_max_ms;       /* cap of that pause; 0 = 30000 */
-    uint32_t job_retry_ms;       /* pause before resuming an interrupted job; 0 = 30000 */
-    uint32_t job_max_attempts;   /* updater runs of one job before it fails; 0 = 3 */
-    bool apply_on_start;         /* run the apply hook with the restored values at init */
+    uint32_t interval_ms;            /* sampling interval (a "sample_interval_ms" parameter
+                                        overrides it); 0 = only event sources */
+    uint64_t sample_limit;           /* stop sampling after this sequence number; 0 = never */
+    uint32_t status_interval_ms;     /* periodic status; 0 = 300000 */
+    uint32_t retry_min_ms;           /* pause after a failed publish, doubling; 0 = 1000 */
+    uint32_t retry_max_ms;           /* cap of that pause; 0 = 30000 */
+    uint32_t job_retry_ms;           /* pause before resuming an interrupted job; 0 = 30000 */
+    uint32_t job_max_attempts;       /* updater runs of one job before it fails; 0 = 3 */
+    bool apply_on_start;             /* run the apply hook with the restored values at init */
     struct mk_agent_queue_cfg queue; /* st is filled from storage */
 };
 
 struct mk_agent_stats {
-    uint64_t samples;      /* taken since start */
-    uint64_t missed;       /* schedule slots skipped because the agent was busy */
+    uint64_t samples; /* taken since start */
+    uint64_t missed;  /* schedule slots skipped because the agent was busy */
     uint64_t source_errors;
     uint64_t store_errors; /* samples lost because the storage failed */
     uint64_t published;    /* samples acknowledged by the broker since start */
     uint64_t publish_errors;
     uint64_t params_accepted, params_rejected;
-    uint64_t inbox_dropped;  /* messages that did not fit the inbox */
+    uint64_t inbox_dropped; /* messages that did not fit the inbox */
     uint64_t replies_dropped;
     uint64_t status_sent;
 };
@@ -395,8 +395,8 @@ struct mk_agent {
     /* schedule */
     uint32_t interval_ms;
     uint64_t next_due_ms;
-    uint64_t last_due_ms;   /* slot of the last scheduled sample (0: none yet) */
-    bool sampling;          /* re-entrancy guard */
+    uint64_t last_due_ms; /* slot of the last scheduled sample (0: none yet) */
+    bool sampling;        /* re-entrancy guard */
     /* parameters */
     struct mk_agent_pval pv[MK_AGENT_MAX_PARAMS];
     struct mk_agent_pval cand[MK_AGENT_MAX_PARAMS];
@@ -413,19 +413,19 @@ struct mk_agent {
     uint64_t next_status_ms;
     uint64_t retry_at_ms;
     uint32_t retry_ms;
-    bool held;              /* an update job has the module: publish nothing */
+    bool held; /* an update job has the module: publish nothing */
     char last_error[MK_AGENT_TEXT_CAP];
     /* jobs */
     struct mk_agent_job job;
     char history[MK_AGENT_JOB_HISTORY][MK_AGENT_ID_CAP];
     uint64_t job_retry_at_ms;
-    int job_progress_sent;  /* last progress percent published, -1 none */
+    int job_progress_sent; /* last progress percent published, -1 none */
     bool shutdown;
     /* scratch */
     struct mk_json_tok toks[MK_AGENT_JSON_TOKS];
-    char msg[MK_AGENT_MSG_MAX];   /* message being processed */
-    char out[MK_AGENT_MSG_MAX];   /* message being built */
-    char val[MK_AGENT_VALUE_MAX]; /* sample being taken */
+    char msg[MK_AGENT_MSG_MAX];    /* message being processed */
+    char out[MK_AGENT_MSG_MAX];    /* message being built */
+    char val[MK_AGENT_VALUE_MAX];  /* sample being taken */
     char rec[MK_AGENT_RECORD_CAP]; /* params / job record text */
     char logbuf[MK_AGENT_TEXT_CAP + 64];
 };
@@ -462,8 +462,7 @@ uint64_t mk_agent_sample_poll(struct mk_agent *a);
  * that does not fit (larger than MK_AGENT_MSG_MAX, or the inbox is full) is dropped and
  * counted; a parameter message that is too large is answered "rejected" later.
  */
-void mk_agent_on_message(struct mk_agent *a, const char *topic, const uint8_t *payload,
-                         size_t len);
+void mk_agent_on_message(struct mk_agent *a, const char *topic, const uint8_t *payload, size_t len);
 
 /*
  * One round of work that may use the link: received messages (parameters applied and

@@ -12,10 +12,10 @@
 
 #include "agent_int.h"
 
-#define A_DEF_STATUS_MS 300000u
+#define A_DEF_STATUS_MS    300000u
 #define A_DEF_RETRY_MIN_MS 1000u
 #define A_DEF_RETRY_MAX_MS 30000u
-#define A_POLL_BURST 32 /* event-source samples taken per poll */
+#define A_POLL_BURST       32 /* event-source samples taken per poll */
 
 /* ---- JSON writing ---- */
 
@@ -62,8 +62,8 @@ void mk_agent_put_key(struct mk_sb *sb, const char *key, bool first)
 
 static const struct mk_agent_hooks mk_agent_no_hooks;
 
-void mk_agent_log(struct mk_agent *a, enum mk_agent_log_level level, const char *a1,
-                  const char *a2, const char *a3)
+void mk_agent_log(struct mk_agent *a, enum mk_agent_log_level level, const char *a1, const char *a2,
+                  const char *a3)
 {
     const struct mk_agent_hooks *h = a->cfg.hooks;
     if (!h->log)
@@ -106,8 +106,8 @@ static uint32_t a_retry_min(const struct mk_agent *a)
     return a->cfg.retry_min_ms ? a->cfg.retry_min_ms : A_DEF_RETRY_MIN_MS;
 }
 
-enum mk_err mk_agent_publish(struct mk_agent *a, const char *topic, const char *payload,
-                             size_t len, bool retain)
+enum mk_err mk_agent_publish(struct mk_agent *a, const char *topic, const char *payload, size_t len,
+                             bool retain)
 {
     const struct mk_agent_link *l = a->cfg.link;
     enum mk_err e = l->publish(l->ctx, topic, (const uint8_t *)payload, len, 1, retain);
@@ -132,8 +132,7 @@ enum mk_err mk_agent_publish(struct mk_agent *a, const char *topic, const char *
 
 /* ---- inbox and outbox: records <kind:1><len:2 LE><bytes> ---- */
 
-static bool a_fifo_put(uint8_t *buf, size_t cap, size_t *used, char kind, const void *p,
-                       size_t len)
+static bool a_fifo_put(uint8_t *buf, size_t cap, size_t *used, char kind, const void *p, size_t len)
 {
     if (len > 0xFFFF || *used + 3 + len > cap)
         return false;
@@ -170,8 +169,7 @@ void mk_agent_outbox_put(struct mk_agent *a, char kind, const char *payload, siz
     }
 }
 
-void mk_agent_on_message(struct mk_agent *a, const char *topic, const uint8_t *payload,
-                         size_t len)
+void mk_agent_on_message(struct mk_agent *a, const char *topic, const uint8_t *payload, size_t len)
 {
     char kind;
     if (!topic)
@@ -188,8 +186,9 @@ void mk_agent_on_message(struct mk_agent *a, const char *topic, const uint8_t *p
     }
     if (!a_fifo_put(a->inbox, sizeof a->inbox, &a->inbox_len, kind, payload, len)) {
         a->stats.inbox_dropped++;
-        mk_agent_note_error(a, MK_AGENT_LOG_WARN, "a received message was dropped: the inbox "
-                                                  "is full");
+        mk_agent_note_error(a, MK_AGENT_LOG_WARN,
+                            "a received message was dropped: the inbox "
+                            "is full");
     }
 }
 
@@ -200,8 +199,8 @@ void mk_agent_update_interval(struct mk_agent *a)
     uint32_t iv = a->cfg.interval_ms;
     int i = mk_agent_param_index(a, MK_AGENT_PARAM_INTERVAL);
     int64_t v;
-    if (i >= 0 && a->pv[i].set &&
-        mk_parse_i64(a->pv[i].text, strlen(a->pv[i].text), &v) == MK_OK && v > 0)
+    if (i >= 0 && a->pv[i].set && mk_parse_i64(a->pv[i].text, strlen(a->pv[i].text), &v) == MK_OK &&
+        v > 0)
         iv = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
     if (iv == a->interval_ms)
         return;
@@ -286,8 +285,8 @@ uint64_t mk_agent_sample_poll(struct mk_agent *a)
 
 /* ---- parameter messages ---- */
 
-static void a_param_reply(struct mk_agent *a, const struct mk_json *doc, int id_tok,
-                          bool accepted, const char *reason, uint32_t changed, uint32_t mentioned)
+static void a_param_reply(struct mk_agent *a, const struct mk_json *doc, int id_tok, bool accepted,
+                          const char *reason, uint32_t changed, uint32_t mentioned)
 {
     struct mk_sb sb;
     mk_sb_init(&sb, a->out, sizeof a->out);
@@ -320,9 +319,8 @@ static void a_param_reply(struct mk_agent *a, const struct mk_json *doc, int id_
         mk_sb_putc(&sb, ']');
         mk_agent_put_key(&sb, "params", false);
         size_t n = 0;
-        if (sb.len < sb.cap &&
-            mk_agent_params_json(a, a->pv, mentioned, sb.buf + sb.len, sb.cap - sb.len, &n) ==
-                MK_OK)
+        if (sb.len < sb.cap && mk_agent_params_json(a, a->pv, mentioned, sb.buf + sb.len,
+                                                    sb.cap - sb.len, &n) == MK_OK)
             sb.len += n;
         else
             sb.overflow = true;
@@ -353,8 +351,7 @@ static void a_param_message(struct mk_agent *a, size_t len, bool too_large)
         e = MK_E_NOSPC;
         mk_strlcpy(why, "the message is larger than 2048 bytes", sizeof why);
     } else {
-        e = mk_agent_params_validate(a, len, &doc, &id_tok, &changed, &mentioned, why,
-                                     sizeof why);
+        e = mk_agent_params_validate(a, len, &doc, &id_tok, &changed, &mentioned, why, sizeof why);
         if (e == MK_E_FORMAT)
             id_tok = -1;
     }
@@ -380,8 +377,9 @@ static void a_param_message(struct mk_agent *a, size_t len, bool too_large)
     if (changed) {
         memcpy(a->pv, a->cand, sizeof a->pv);
         if (mk_agent_params_save(a) != MK_OK)
-            mk_agent_note_error(a, MK_AGENT_LOG_ERR, "the new parameters are applied but "
-                                                     "could not be saved");
+            mk_agent_note_error(a, MK_AGENT_LOG_ERR,
+                                "the new parameters are applied but "
+                                "could not be saved");
         mk_agent_update_interval(a);
         mk_agent_status_now(a);
     }
@@ -448,10 +446,15 @@ enum mk_err mk_agent_status_json(struct mk_agent *a, const char *state, char *bu
             mk_agent_put_key(&sb, "csq", false);
             mk_sb_puti(&sb, info.csq);
         }
-        static const char *const keys[] = {"queue", "queue_bytes", "last_seq", "dropped",
-                                           "published", "missed", "uptime_s", "interval_ms"};
-        uint64_t vals[] = {a->q.count, a->q.bytes, a->q.last_seq, a->q.dropped,
-                           a->stats.published, a->stats.missed, (now - a->start_ms) / 1000u,
+        static const char *const keys[] = {"queue",     "queue_bytes", "last_seq", "dropped",
+                                           "published", "missed",      "uptime_s", "interval_ms"};
+        uint64_t vals[] = {a->q.count,
+                           a->q.bytes,
+                           a->q.last_seq,
+                           a->q.dropped,
+                           a->stats.published,
+                           a->stats.missed,
+                           (now - a->start_ms) / 1000u,
                            a->interval_ms};
         for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
             mk_agent_put_key(&sb, keys[i], false);
@@ -477,8 +480,7 @@ enum mk_err mk_agent_status_json(struct mk_agent *a, const char *state, char *bu
             mk_agent_put_key(&sb, "params", false);
             size_t n = 0;
             if (sb.len < cap &&
-                mk_agent_params_json(a, a->pv, UINT32_MAX, buf + sb.len, cap - sb.len, &n) ==
-                    MK_OK)
+                mk_agent_params_json(a, a->pv, UINT32_MAX, buf + sb.len, cap - sb.len, &n) == MK_OK)
                 sb.len += n;
             else
                 sb.overflow = true;
@@ -509,8 +511,8 @@ static bool a_status(struct mk_agent *a, uint64_t now)
         return false;
     a->stats.status_sent++;
     a->status_due = false;
-    a->next_status_ms = now + (a->cfg.status_interval_ms ? a->cfg.status_interval_ms
-                                                         : A_DEF_STATUS_MS);
+    a->next_status_ms =
+        now + (a->cfg.status_interval_ms ? a->cfg.status_interval_ms : A_DEF_STATUS_MS);
     return true;
 }
 
@@ -572,9 +574,11 @@ enum mk_err mk_agent_init(struct mk_agent *a, const struct mk_agent_config *cfg)
         return MK_E_INVAL;
     if (!t->telemetry || !t->params || !t->param_replies || !t->status ||
         (cfg->updater && (!t->jobs || !t->job_results))) {
-        mk_agent_log(a, MK_AGENT_LOG_ERR, "configuration: the telemetry, parameters, "
-                                          "parameter replies and status topics are required, "
-                                          "and the job topics for update jobs", NULL, NULL);
+        mk_agent_log(a, MK_AGENT_LOG_ERR,
+                     "configuration: the telemetry, parameters, "
+                     "parameter replies and status topics are required, "
+                     "and the job topics for update jobs",
+                     NULL, NULL);
         return MK_E_CONFIG;
     }
     char why[MK_AGENT_TEXT_CAP];
@@ -590,8 +594,10 @@ enum mk_err mk_agent_init(struct mk_agent *a, const struct mk_agent_config *cfg)
         return e;
     }
     if (a->q.torn)
-        mk_agent_log(a, MK_AGENT_LOG_WARN, "the queue ended with a torn record (an append cut "
-                                           "short by a crash); it was dropped", NULL, NULL);
+        mk_agent_log(a, MK_AGENT_LOG_WARN,
+                     "the queue ended with a torn record (an append cut "
+                     "short by a crash); it was dropped",
+                     NULL, NULL);
     mk_agent_params_load(a);
     mk_agent_job_load(a);
     a->start_ms = mk_agent_now(a);
@@ -650,8 +656,8 @@ bool mk_agent_step(struct mk_agent *a, unsigned max_publish)
     if (a->status_due || now >= a->next_status_ms)
         return a_status(a, now);
     if (a->outbox_len) {
-        const char *topic = a->outbox[0] == 'J' ? a->cfg.topics.job_results
-                                                : a->cfg.topics.param_replies;
+        const char *topic =
+            a->outbox[0] == 'J' ? a->cfg.topics.job_results : a->cfg.topics.param_replies;
         size_t len = a_fifo_len(a->outbox);
         memcpy(a->out, a->outbox + 3, len);
         if (!topic) {
@@ -684,8 +690,8 @@ uint64_t mk_agent_next_ms(const struct mk_agent *a)
         a->job_retry_at_ms < t)
         t = a->job_retry_at_ms;
     if (mk_agent_link_up(a)) {
-        bool pending = a->q.count || a->outbox_len || a->status_due ||
-                       a->job.phase == MK_AGENT_JOB_DONE;
+        bool pending =
+            a->q.count || a->outbox_len || a->status_due || a->job.phase == MK_AGENT_JOB_DONE;
         uint64_t p = pending ? a->retry_at_ms : a->next_status_ms;
         if (p < t)
             t = p;

@@ -5,8 +5,6 @@
 #include "modemkit/agent.h"
 #include "modemkit/str.h"
 
-
-
 /* ---- JSON writing over a string builder ---- */
 
 /* Appends s as a JSON string literal (quotes, escapes for '"', '\\' and control bytes). */
@@ -17,8 +15,8 @@ void mk_agent_put_jstrn(struct mk_sb *sb, const char *s, size_t n);
 void mk_agent_put_key(struct mk_sb *sb, const char *key, bool first);
 
 /* ---- logging ---- */
-void mk_agent_log(struct mk_agent *a, enum mk_agent_log_level level, const char *a1,
-                  const char *a2, const char *a3);
+void mk_agent_log(struct mk_agent *a, enum mk_agent_log_level level, const char *a1, const char *a2,
+                  const char *a3);
 
 /* ---- parameters (agent_params.c) ---- */
 
@@ -41,8 +39,8 @@ enum mk_err mk_agent_param_check(const struct mk_agent *a, size_t i, const struc
  * MK_E_INVAL/MK_E_FORMAT with why.
  */
 enum mk_err mk_agent_params_validate(struct mk_agent *a, size_t len, struct mk_json *doc,
-                                     int *id_tok, uint32_t *changed, uint32_t *mentioned,
-                                     char *why, size_t why_cap);
+                                     int *id_tok, uint32_t *changed, uint32_t *mentioned, char *why,
+                                     size_t why_cap);
 
 /* Loads the "params" record over the current values (unknown or invalid entries are
  * logged and skipped). */
@@ -72,8 +70,8 @@ uint64_t mk_agent_now(const struct mk_agent *a);
 uint64_t mk_agent_wall(const struct mk_agent *a);
 bool mk_agent_link_up(const struct mk_agent *a);
 /* Publishes now (the link's publish), recording a failure as the last error. */
-enum mk_err mk_agent_publish(struct mk_agent *a, const char *topic, const char *payload,
-                             size_t len, bool retain);
+enum mk_err mk_agent_publish(struct mk_agent *a, const char *topic, const char *payload, size_t len,
+                             bool retain);
 /* Queues a message for the outbox: kind 'R' param replies, 'J' job results. */
 void mk_agent_outbox_put(struct mk_agent *a, char kind, const char *payload, size_t len);
 /* Recomputes the sampling interval from the parameters. */

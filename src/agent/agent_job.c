@@ -16,17 +16,22 @@
 
 #include "agent_int.h"
 
-#define J_DEF_RETRY_MS 30000u
+#define J_DEF_RETRY_MS     30000u
 #define J_DEF_MAX_ATTEMPTS 3u
 
 const char *mk_agent_job_phase_name(enum mk_agent_job_phase p)
 {
     switch (p) {
-    case MK_AGENT_JOB_NONE: return "none";
-    case MK_AGENT_JOB_ACCEPTED: return "accepted";
-    case MK_AGENT_JOB_RUNNING: return "running";
-    case MK_AGENT_JOB_DONE: return "done";
-    case MK_AGENT_JOB_REPORTED: return "reported";
+    case MK_AGENT_JOB_NONE:
+        return "none";
+    case MK_AGENT_JOB_ACCEPTED:
+        return "accepted";
+    case MK_AGENT_JOB_RUNNING:
+        return "running";
+    case MK_AGENT_JOB_DONE:
+        return "done";
+    case MK_AGENT_JOB_REPORTED:
+        return "reported";
     }
     return "none";
 }
@@ -40,10 +45,18 @@ const char *mk_agent_lwm2m_state_name(int state)
 
 const char *mk_agent_lwm2m_result_name(int result)
 {
-    static const char *const names[] = {
-        "initial",         "success",          "not enough flash", "out of RAM",
-        "connection lost", "integrity check failure", "unsupported package", "invalid URI",
-        "update failed",   "unsupported protocol", "cancelled", "deferred"};
+    static const char *const names[] = {"initial",
+                                        "success",
+                                        "not enough flash",
+                                        "out of RAM",
+                                        "connection lost",
+                                        "integrity check failure",
+                                        "unsupported package",
+                                        "invalid URI",
+                                        "update failed",
+                                        "unsupported protocol",
+                                        "cancelled",
+                                        "deferred"};
     return result >= 0 && result <= 11 ? names[result] : "?";
 }
 
@@ -344,13 +357,12 @@ void mk_agent_job_message(struct mk_agent *a, size_t len, bool too_large)
         ok = false;
     }
     if (ok && ex >= 0)
-        ok = j_member(a, &doc, ex, "model", n.want_model, sizeof n.want_model, why, sizeof why) &&
-             j_member(a, &doc, ex, "source", n.want_source, sizeof n.want_source, why,
-                      sizeof why) &&
-             j_member(a, &doc, ex, "target", n.want_target, sizeof n.want_target, why,
-                      sizeof why) &&
-             j_member(a, &doc, ex, "package", n.want_package, sizeof n.want_package, why,
-                      sizeof why);
+        ok =
+            j_member(a, &doc, ex, "model", n.want_model, sizeof n.want_model, why, sizeof why) &&
+            j_member(a, &doc, ex, "source", n.want_source, sizeof n.want_source, why, sizeof why) &&
+            j_member(a, &doc, ex, "target", n.want_target, sizeof n.want_target, why, sizeof why) &&
+            j_member(a, &doc, ex, "package", n.want_package, sizeof n.want_package, why,
+                     sizeof why);
     if (ok && (n.package[0] != '\0') == (n.url[0] != '\0')) {
         mk_strlcpy(why, "give exactly one of \"package\" (a path) and \"url\"", sizeof why);
         ok = false;
@@ -397,8 +409,8 @@ static bool j_model_eq(const char *a, const char *b)
 }
 
 /* The job's expectations against the package; false with why on a mismatch. */
-static bool j_expect(const struct mk_agent_job *j, const struct mk_agent_pkg_info *info,
-                     char *why, size_t cap)
+static bool j_expect(const struct mk_agent_job *j, const struct mk_agent_pkg_info *info, char *why,
+                     size_t cap)
 {
     struct {
         const char *what, *want, *have;
@@ -432,14 +444,19 @@ static bool j_expect(const struct mk_agent_job *j, const struct mk_agent_pkg_inf
 static int j_open_result(enum mk_err e)
 {
     switch (e) {
-    case MK_E_NOENT: return 7;       /* invalid URI */
-    case MK_E_UNSUPPORTED: return 9; /* unsupported protocol */
+    case MK_E_NOENT:
+        return 7; /* invalid URI */
+    case MK_E_UNSUPPORTED:
+        return 9; /* unsupported protocol */
     case MK_E_CRC:
-    case MK_E_FOTA_INTEGRITY: return 5;
+    case MK_E_FOTA_INTEGRITY:
+        return 5;
     case MK_E_FORMAT:
     case MK_E_MANIFEST:
-    case MK_E_FOTA_SIGNATURE: return 6;
-    default: return 8;
+    case MK_E_FOTA_SIGNATURE:
+        return 6;
+    default:
+        return 8;
     }
 }
 
@@ -458,8 +475,9 @@ static void j_finish(struct mk_agent *a, int result, const char *status, const c
     mk_sb_init(&sb, what, sizeof what);
     mk_sb_puts(&sb, "update job ");
     mk_sb_puts(&sb, j->id);
-    mk_sb_puts(&sb, result == 1 ? " succeeded"
-                    : strcmp(status, "REJECTED") == 0 ? " refused: " : " failed: ");
+    mk_sb_puts(&sb, result == 1                       ? " succeeded"
+                    : strcmp(status, "REJECTED") == 0 ? " refused: "
+                                                      : " failed: ");
     mk_agent_log(a, result == 1 ? MK_AGENT_LOG_INFO : MK_AGENT_LOG_WARN, what,
                  result == 1 ? NULL : detail, NULL);
     mk_agent_job_save(a);
@@ -541,8 +559,8 @@ bool mk_agent_job_poll(struct mk_agent *a, uint64_t now)
         mk_agent_job_save(a);
         a->job_retry_at_ms =
             mk_agent_now(a) + (a->cfg.job_retry_ms ? a->cfg.job_retry_ms : J_DEF_RETRY_MS);
-        mk_agent_note_error(a, MK_AGENT_LOG_WARN, out.detail[0] ? out.detail
-                                                                 : "update job interrupted");
+        mk_agent_note_error(a, MK_AGENT_LOG_WARN,
+                            out.detail[0] ? out.detail : "update job interrupted");
     }
     return true;
 }
@@ -588,8 +606,7 @@ bool mk_agent_job_report(struct mk_agent *a)
     if (u && u->reported)
         u->reported(u->ctx, j);
     j->phase = MK_AGENT_JOB_REPORTED;
-    mk_agent_log(a, MK_AGENT_LOG_INFO, "the result of update job ", j->id,
-                 " reached the broker");
+    mk_agent_log(a, MK_AGENT_LOG_INFO, "the result of update job ", j->id, " reached the broker");
     mk_agent_job_save(a);
     return true;
 }

@@ -13,8 +13,7 @@
 
 #define P_NUM_TEXT_MAX 40u /* longest number text accepted for a NUMBER parameter */
 
-static void p_why(char *why, size_t cap, const char *a, const char *b, const char *c,
-                  const char *d)
+static void p_why(char *why, size_t cap, const char *a, const char *b, const char *c, const char *d)
 {
     struct mk_sb sb;
     mk_sb_init(&sb, why, cap);
@@ -53,10 +52,14 @@ static bool p_parse_bound(const char *text, enum mk_agent_ptype type, int64_t *i
 static const char *p_type_name(enum mk_agent_ptype t)
 {
     switch (t) {
-    case MK_AGENT_PT_INT: return "an integer";
-    case MK_AGENT_PT_NUMBER: return "a number";
-    case MK_AGENT_PT_BOOL: return "true or false";
-    case MK_AGENT_PT_STRING: return "a string";
+    case MK_AGENT_PT_INT:
+        return "an integer";
+    case MK_AGENT_PT_NUMBER:
+        return "a number";
+    case MK_AGENT_PT_BOOL:
+        return "true or false";
+    case MK_AGENT_PT_STRING:
+        return "a string";
     }
     return "?";
 }
@@ -64,13 +67,19 @@ static const char *p_type_name(enum mk_agent_ptype t)
 static const char *p_json_type_name(enum mk_json_type t)
 {
     switch (t) {
-    case MK_JSON_OBJECT: return "an object";
-    case MK_JSON_ARRAY: return "an array";
-    case MK_JSON_STRING: return "a string";
-    case MK_JSON_NUMBER: return "a number";
+    case MK_JSON_OBJECT:
+        return "an object";
+    case MK_JSON_ARRAY:
+        return "an array";
+    case MK_JSON_STRING:
+        return "a string";
+    case MK_JSON_NUMBER:
+        return "a number";
     case MK_JSON_TRUE:
-    case MK_JSON_FALSE: return "a boolean";
-    case MK_JSON_NULL: return "null";
+    case MK_JSON_FALSE:
+        return "a boolean";
+    case MK_JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -158,8 +167,7 @@ enum mk_err mk_agent_param_check(const struct mk_agent *a, size_t i, const struc
         }
         for (const char *p = s; *p; p++) {
             if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-                p_why(why, why_cap, d->name, ": control characters are not allowed", NULL,
-                      NULL);
+                p_why(why, why_cap, d->name, ": control characters are not allowed", NULL, NULL);
                 return MK_E_INVAL;
             }
         }
@@ -224,8 +232,8 @@ enum mk_err mk_agent_params_init(struct mk_agent *a, char *why, size_t why_cap)
         }
         bool numeric = d->type == MK_AGENT_PT_INT || d->type == MK_AGENT_PT_NUMBER;
         if (!numeric && (d->min || d->max)) {
-            p_why(why, why_cap, d->name, ": min and max apply to int and number parameters",
-                  NULL, NULL);
+            p_why(why, why_cap, d->name, ": min and max apply to int and number parameters", NULL,
+                  NULL);
             return MK_E_CONFIG;
         }
         if ((d->min && !p_parse_bound(d->min, d->type, &a->pmin_i[i], &a->pmin_d[i])) ||
@@ -287,16 +295,17 @@ static void p_key_text(const struct mk_json *doc, int k, char *out, size_t cap)
 }
 
 enum mk_err mk_agent_params_validate(struct mk_agent *a, size_t len, struct mk_json *doc,
-                                     int *id_tok, uint32_t *changed, uint32_t *mentioned,
-                                     char *why, size_t why_cap)
+                                     int *id_tok, uint32_t *changed, uint32_t *mentioned, char *why,
+                                     size_t why_cap)
 {
     *id_tok = -1;
     *changed = 0;
     *mentioned = 0;
     enum mk_err e = mk_json_parse(doc, a->msg, len, a->toks, MK_AGENT_JSON_TOKS);
     if (e != MK_OK) {
-        p_why(why, why_cap, e == MK_E_NOSPC ? "the message has too many JSON values"
-                                            : "the message is not valid JSON",
+        p_why(why, why_cap,
+              e == MK_E_NOSPC ? "the message has too many JSON values"
+                              : "the message is not valid JSON",
               NULL, NULL, NULL);
         return MK_E_FORMAT;
     }
@@ -314,8 +323,10 @@ enum mk_err mk_agent_params_validate(struct mk_agent *a, size_t len, struct mk_j
             const struct mk_json_tok *t = &a->toks[v];
             if (*id_tok >= 0 || (t->type != MK_JSON_STRING && t->type != MK_JSON_NUMBER) ||
                 t->len >= MK_AGENT_ID_CAP) {
-                p_why(why, why_cap, "\"id\" must appear once, as a string or number of up "
-                                    "to 64 characters", NULL, NULL, NULL);
+                p_why(why, why_cap,
+                      "\"id\" must appear once, as a string or number of up "
+                      "to 64 characters",
+                      NULL, NULL, NULL);
                 *id_tok = -1;
                 return MK_E_INVAL;
             }
@@ -329,8 +340,8 @@ enum mk_err mk_agent_params_validate(struct mk_agent *a, size_t len, struct mk_j
             }
             uint32_t bit = 1u << i;
             if (*mentioned & bit) {
-                p_why(why, why_cap, "parameter \"", a->cfg.params[i].name,
-                      "\" appears twice", NULL);
+                p_why(why, why_cap, "parameter \"", a->cfg.params[i].name, "\" appears twice",
+                      NULL);
                 return MK_E_INVAL;
             }
             *mentioned |= bit;
@@ -409,8 +420,7 @@ void mk_agent_params_load(struct mk_agent *a)
     if (e != MK_OK || mk_json_parse(&doc, a->rec, len, a->toks, MK_AGENT_JSON_TOKS) != MK_OK ||
         a->toks[0].type != MK_JSON_OBJECT) {
         mk_agent_log(a, MK_AGENT_LOG_WARN, "the stored parameters cannot be read (",
-                     e != MK_OK ? mk_strerror(e) : "not a JSON object",
-                     "); using the defaults");
+                     e != MK_OK ? mk_strerror(e) : "not a JSON object", "); using the defaults");
         return;
     }
     int k = 1;

@@ -16,7 +16,7 @@
 #include "modemkit/bytes.h"
 #include "modemkit/crc.h"
 
-#define Q_MAGIC 0xA7u
+#define Q_MAGIC       0xA7u
 #define Q_DEF_COMPACT (64u * 1024u)
 
 enum q_read { Q_REC_OK = 0, Q_REC_END, Q_REC_BAD };
@@ -40,8 +40,7 @@ static size_t q_frame(struct mk_agent_queue *q, uint8_t type, size_t body_len)
 }
 
 /* Reads the record at off into q->rec. Storage errors come back as *err. */
-static enum q_read q_read(struct mk_agent_queue *q, uint64_t off, struct q_rec *r,
-                          enum mk_err *err)
+static enum q_read q_read(struct mk_agent_queue *q, uint64_t off, struct q_rec *r, enum mk_err *err)
 {
     size_t n = 0;
     *err = q->cfg.st->log_read(q->cfg.st->ctx, off, q->rec, sizeof q->rec, &n);
@@ -62,11 +61,16 @@ static enum q_read q_read(struct mk_agent_queue *q, uint64_t off, struct q_rec *
     r->body_len = body;
     r->len = len;
     switch (r->type) {
-    case 'H': return body == 24 ? Q_REC_OK : Q_REC_BAD;
-    case 'S': return body > 16 ? Q_REC_OK : Q_REC_BAD;
-    case 'A': return body == 8 ? Q_REC_OK : Q_REC_BAD;
-    case 'D': return body == 16 ? Q_REC_OK : Q_REC_BAD;
-    default: return Q_REC_BAD;
+    case 'H':
+        return body == 24 ? Q_REC_OK : Q_REC_BAD;
+    case 'S':
+        return body > 16 ? Q_REC_OK : Q_REC_BAD;
+    case 'A':
+        return body == 8 ? Q_REC_OK : Q_REC_BAD;
+    case 'D':
+        return body == 16 ? Q_REC_OK : Q_REC_BAD;
+    default:
+        return Q_REC_BAD;
     }
 }
 
@@ -198,8 +202,8 @@ static enum mk_err q_done(struct mk_agent_queue *q, uint8_t type, uint64_t seq)
 enum mk_err mk_agent_queue_open(struct mk_agent_queue *q, const struct mk_agent_queue_cfg *cfg)
 {
     memset(q, 0, sizeof *q);
-    if (!cfg || !cfg->st || !cfg->st->log_read || !cfg->st->log_append ||
-        !cfg->st->rewrite_begin || !cfg->st->rewrite_write || !cfg->st->rewrite_end)
+    if (!cfg || !cfg->st || !cfg->st->log_read || !cfg->st->log_append || !cfg->st->rewrite_begin ||
+        !cfg->st->rewrite_write || !cfg->st->rewrite_end)
         return MK_E_INVAL;
     q->cfg = *cfg;
     /*

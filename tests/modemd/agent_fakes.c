@@ -125,8 +125,8 @@ void fake_store_init(struct fake_store *s)
 {
     memset(s, 0, sizeof *s);
     s->torn_append = -1;
-    s->ops = (struct mk_agent_storage){st_read, st_append, st_rw_begin, st_rw_write,
-                                       st_rw_end,  st_save,   st_load,     s};
+    s->ops = (struct mk_agent_storage){st_read,   st_append, st_rw_begin, st_rw_write,
+                                       st_rw_end, st_save,   st_load,     s};
 }
 
 /* ---- link ---- */

@@ -13,7 +13,7 @@
 
 #include "modemkit/agent.h"
 
-#define FAKE_LOG_CAP (512u * 1024u)
+#define FAKE_LOG_CAP  (512u * 1024u)
 #define FAKE_MAX_MSGS 4096
 
 /* ---- storage ---- */
@@ -27,9 +27,9 @@ struct fake_store {
     char rec[4][4096];
     size_t rec_len[4];
     /* faults */
-    int fail_appends;      /* this many next appends fail (nothing written) */
-    long torn_append;      /* >= 0: the next append writes only this many bytes and fails */
-    int fail_rewrites;     /* this many next rewrite_end(commit) fail */
+    int fail_appends;  /* this many next appends fail (nothing written) */
+    long torn_append;  /* >= 0: the next append writes only this many bytes and fails */
+    int fail_rewrites; /* this many next rewrite_end(commit) fail */
     int fail_saves;
     /* counters */
     unsigned appends, rewrites, saves;
@@ -46,7 +46,7 @@ struct fake_msg {
 };
 struct fake_link {
     bool up;
-    int fail_publishes;    /* this many next publishes fail with MK_E_TIMEOUT */
+    int fail_publishes; /* this many next publishes fail with MK_E_TIMEOUT */
     struct fake_msg msgs[FAKE_MAX_MSGS];
     size_t n;
     unsigned module_changed;
@@ -91,7 +91,7 @@ struct fake_hooks {
     size_t nlog;
     unsigned applies;
     uint32_t last_changed;
-    char last_values[2048];  /* params JSON given to apply */
+    char last_values[2048]; /* params JSON given to apply */
     enum mk_err apply_err;
     struct mk_agent_hooks ops;
 };

@@ -403,15 +403,19 @@ MK_TEST(job_runs_once_and_reports)
     /* start, check, transfer 0 and 50, apply (state 3), then the final result */
     size_t n = fake_link_count(&ln, T_RES, NULL);
     MK_CHECK_EQ_INT(n, 6);
-    const char *want[] = {"\"phase\":\"start\"", "\"phase\":\"check\"", "\"progress\":0",
-                          "\"progress\":50", "\"state\":3,\"state_name\":\"updating\"",
+    const char *want[] = {"\"phase\":\"start\"",
+                          "\"phase\":\"check\"",
+                          "\"progress\":0",
+                          "\"progress\":50",
+                          "\"state\":3,\"state_name\":\"updating\"",
                           "\"status\":\"SUCCEEDED\""};
     size_t k = 0;
     for (size_t i = before; i < ln.n; i++)
         if (!strcmp(ln.msgs[i].topic, T_RES) && k < 6)
             MK_CHECK(strstr(ln.msgs[i].payload, want[k++]) != NULL);
     MK_CHECK(strstr(last_result(), "\"result\":1,\"result_name\":\"success\"") != NULL);
-    MK_CHECK(strstr(last_result(), "\"from\":\"LE11B01SIM7600M21-A\",\"to\":\"LE11B14SIM7600M22\""));
+    MK_CHECK(
+        strstr(last_result(), "\"from\":\"LE11B01SIM7600M21-A\",\"to\":\"LE11B14SIM7600M22\""));
     MK_CHECK_EQ_INT(ag.job.phase, MK_AGENT_JOB_REPORTED);
     MK_CHECK_EQ_INT(upd.reported, 1);
     /* redelivered (QoS 1) or re-sent: not run again, the result is sent again */

@@ -97,7 +97,7 @@ MK_TEST(torn_tail_after_crash)
     MK_CHECK_EQ_INT(q.torn, 9);
     MK_CHECK_EQ_INT(q.count, 2);
     MK_CHECK_EQ_INT(q.last_seq, 2);
-    MK_CHECK(st.rewrites == 1);       /* the torn bytes are gone from storage */
+    MK_CHECK(st.rewrites == 1); /* the torn bytes are gone from storage */
     MK_CHECK_EQ_INT(push("3"), 3);
     MK_CHECK_EQ_INT(mk_agent_queue_open(&q, &c), MK_OK);
     MK_CHECK_EQ_INT(q.torn, 0);

@@ -79,8 +79,8 @@ static enum mk_err md_apply(void *ctx, const struct mk_agent *agent,
         size_t o = (size_t)snprintf(changed_env, 1024, "MODEMD_CHANGED=");
         for (size_t i = 0; i < agent->cfg.n_params && o < 1000; i++)
             if (changed & (1u << i))
-                o += (size_t)snprintf(changed_env + o, 1024 - o, "%s%s",
-                                      o > 15 ? "," : "", agent->cfg.params[i].name);
+                o += (size_t)snprintf(changed_env + o, 1024 - o, "%s%s", o > 15 ? "," : "",
+                                      agent->cfg.params[i].name);
         env[ne++] = changed_env;
     }
     for (size_t i = 0; i < agent->cfg.n_params; i++) {

@@ -29,7 +29,10 @@ struct md_key {
 };
 
 #define F(field) offsetof(struct md_config, field), sizeof(((struct md_config *)0)->field)
-#define KEY(sec, key, kind, field, def, choices, help) {sec, key, kind, F(field), def, choices, help}
+#define KEY(sec, key, kind, field, def, choices, help)                                             \
+    {                                                                                              \
+        sec, key, kind, F(field), def, choices, help                                               \
+    }
 
 static const struct md_key md_keys[] = {
     KEY("device", "port", K_STR, port, NULL, NULL,
@@ -78,8 +81,8 @@ static const struct md_key md_keys[] = {
         "Samples, QoS 1: {\"seq\":N,\"ts\":MS,\"data\":VALUE}."),
     KEY("topics", "parameters", K_STR, t_params, "devices/{client_id}/params", NULL,
         "Subscribed (QoS 1): parameter messages {\"id\":...,\"name\":value,...}."),
-    KEY("topics", "parameter_replies", K_STR, t_replies, "devices/{client_id}/params/reply",
-        NULL, "Acknowledgements of parameter messages, QoS 1."),
+    KEY("topics", "parameter_replies", K_STR, t_replies, "devices/{client_id}/params/reply", NULL,
+        "Acknowledgements of parameter messages, QoS 1."),
     KEY("topics", "status", K_STR, t_status, "devices/{client_id}/status", NULL,
         "Retained status, QoS 1; the MQTT will (\"offline\") goes here too."),
     KEY("topics", "jobs", K_STR, t_jobs, "devices/{client_id}/jobs", NULL,
@@ -110,7 +113,8 @@ static const struct md_key md_keys[] = {
         "The durable sample queue (default STATE_DIR/queue.log)."),
     KEY("queue", "max_bytes", K_SIZE, max_bytes, "8M", NULL,
         "Bound on queued samples (record bytes; 0 = none)."),
-    KEY("queue", "max_samples", K_INT, max_samples, "0", NULL, "Bound on queued samples (0 = none)."),
+    KEY("queue", "max_samples", K_INT, max_samples, "0", NULL,
+        "Bound on queued samples (0 = none)."),
     KEY("queue", "drop", K_ENUM, drop, "oldest", "oldest|newest",
         "When full: drop the oldest queued sample, or refuse the new one. Drops are "
         "counted in the status (\"dropped\")."),
@@ -130,7 +134,8 @@ static const struct md_key md_keys[] = {
     KEY("params", "apply_file", K_STR, apply_file, NULL, NULL,
         "File that receives the JSON of all values, replaced atomically (written before "
         "apply_command runs, restored if it fails)."),
-    KEY("params", "apply_timeout", K_DUR, apply_timeout_ms, "30s", NULL, "Limit for apply_command."),
+    KEY("params", "apply_timeout", K_DUR, apply_timeout_ms, "30s", NULL,
+        "Limit for apply_command."),
     KEY("params", "apply_on_start", K_BOOL, apply_on_start, "true", NULL,
         "Apply the stored values once at start."),
 
@@ -254,7 +259,7 @@ struct md_parse {
     FILE *err;
     int errors;
     bool seen[MD_NKEYS];
-    int section;       /* -1 none, 0 a table section, 1 [param NAME] */
+    int section; /* -1 none, 0 a table section, 1 [param NAME] */
     char sec[32];
     struct md_param *param;
     bool pseen[5];
@@ -299,15 +304,17 @@ static bool md_set(struct md_parse *p, const struct md_key *k, const char *v, in
         return true;
     case K_DUR:
         if (!md_parse_dur(v, (uint64_t *)(void *)field)) {
-            md_err(p, line, "%s.%s: '%s' is not a duration (500ms, 30s, 5m, 1h, 1d; a bare "
-                            "number is seconds)", k->section, k->key, v);
+            md_err(p, line,
+                   "%s.%s: '%s' is not a duration (500ms, 30s, 5m, 1h, 1d; a bare "
+                   "number is seconds)",
+                   k->section, k->key, v);
             return false;
         }
         return true;
     case K_SIZE:
         if (!md_parse_size(v, (uint64_t *)(void *)field)) {
-            md_err(p, line, "%s.%s: '%s' is not a size (1048576, 512k, 8M, 1G)", k->section,
-                   k->key, v);
+            md_err(p, line, "%s.%s: '%s' is not a size (1048576, 512k, 8M, 1G)", k->section, k->key,
+                   v);
             return false;
         }
         return true;
@@ -377,14 +384,17 @@ static void md_param_key(struct md_parse *p, const char *key, const char *v, int
             return;
         }
         p->pseen[i] = true;
-        char *dst = i == 0 ? pm->type : i == 1 ? pm->min : i == 2 ? pm->max : i == 3 ? pm->def : NULL;
+        char *dst = i == 0   ? pm->type
+                    : i == 1 ? pm->min
+                    : i == 2 ? pm->max
+                    : i == 3 ? pm->def
+                             : NULL;
         size_t cap = i == 0 ? sizeof pm->type : i == 3 ? sizeof pm->def : sizeof pm->min;
         if (i == 4) {
             char *end;
             long x = strtol(v, &end, 10);
             if (end == v || *end || x < 1 || x > (long)MK_AGENT_PSTR_MAX)
-                md_err(p, line, "param %s: max_length must be 1..%u", pm->name,
-                       MK_AGENT_PSTR_MAX);
+                md_err(p, line, "param %s: max_length must be 1..%u", pm->name, MK_AGENT_PSTR_MAX);
             else
                 pm->max_length = x;
             return;
@@ -403,8 +413,10 @@ static void md_param_key(struct md_parse *p, const char *key, const char *v, int
         pm->has_def |= i == 3;
         return;
     }
-    md_err(p, line, "unknown key '%s' in [param %s] (known: type, min, max, default, "
-                    "max_length)", key, pm->name);
+    md_err(p, line,
+           "unknown key '%s' in [param %s] (known: type, min, max, default, "
+           "max_length)",
+           key, pm->name);
 }
 
 static void md_line(struct md_parse *p, char *s, int line)
@@ -447,8 +459,10 @@ static void md_line(struct md_parse *p, char *s, int line)
             return;
         }
         if (!md_section_known(name)) {
-            md_err(p, line, "unknown section [%s] (known: device, mqtt, topics, sample, "
-                            "queue, state, status, params, param NAME, fota, log)", name);
+            md_err(p, line,
+                   "unknown section [%s] (known: device, mqtt, topics, sample, "
+                   "queue, state, status, params, param NAME, fota, log)",
+                   name);
             p->section = -1;
             return;
         }
@@ -535,8 +549,7 @@ static void md_check(struct md_parse *p)
         uint16_t port;
         bool tls;
         if (mk_mqtt_parse_url(c->url, &host, &hl, &port, &tls) != MK_OK)
-            md_err(p, 0, "mqtt.url: '%s' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
-                   c->url);
+            md_err(p, 0, "mqtt.url: '%s' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]", c->url);
         else if (!tls && (c->cafile[0] || c->certfile[0]))
             md_err(p, 0, "mqtt.cafile/certfile need an mqtts:// url");
     }
@@ -558,9 +571,12 @@ static void md_check(struct md_parse *p)
     struct {
         const char *name;
         char *t;
-    } topics[] = {{"telemetry", c->t_telemetry}, {"parameters", c->t_params},
-                  {"parameter_replies", c->t_replies}, {"status", c->t_status},
-                  {"jobs", c->t_jobs}, {"job_results", c->t_results}};
+    } topics[] = {{"telemetry", c->t_telemetry},
+                  {"parameters", c->t_params},
+                  {"parameter_replies", c->t_replies},
+                  {"status", c->t_status},
+                  {"jobs", c->t_jobs},
+                  {"job_results", c->t_results}};
     for (size_t i = 0; i < 6; i++) {
         if (!md_subst(topics[i].t, MD_TOPIC_CAP, c->client_id))
             md_err(p, 0, "topics.%s is too long", topics[i].name);
@@ -568,9 +584,9 @@ static void md_check(struct md_parse *p)
             md_err(p, 0, "topics.%s must be a topic name without wildcards", topics[i].name);
     }
     c->source_kind = !strcmp(c->source, "command") ? MD_SRC_COMMAND
-                     : !strcmp(c->source, "fifo") ? MD_SRC_FIFO
-                     : !strcmp(c->source, "file") ? MD_SRC_FILE
-                                                  : MD_SRC_SYNTHETIC;
+                     : !strcmp(c->source, "fifo")  ? MD_SRC_FIFO
+                     : !strcmp(c->source, "file")  ? MD_SRC_FILE
+                                                   : MD_SRC_SYNTHETIC;
     if (c->source_kind == MD_SRC_COMMAND && !c->command[0])
         md_err(p, 0, "sample.source = command needs sample.command");
     if ((c->source_kind == MD_SRC_FIFO || c->source_kind == MD_SRC_FILE) && !c->path[0])
@@ -681,11 +697,12 @@ void md_config_help(FILE *out)
         if (k->kind == K_ENUM)
             fprintf(out, "%s", k->choices);
         else
-            fprintf(out, "%s", k->kind == K_DUR    ? "DURATION"
-                               : k->kind == K_SIZE ? "SIZE"
-                               : k->kind == K_INT  ? "NUMBER"
-                               : k->kind == K_BOOL ? "true|false"
-                                                   : "TEXT");
+            fprintf(out, "%s",
+                    k->kind == K_DUR    ? "DURATION"
+                    : k->kind == K_SIZE ? "SIZE"
+                    : k->kind == K_INT  ? "NUMBER"
+                    : k->kind == K_BOOL ? "true|false"
+                                        : "TEXT");
         if (k->def)
             fprintf(out, "   (default %s)", k->def);
         fputc('\n', out);

@@ -30,10 +30,11 @@
 
 #define MD_BACKOFF_MIN_MS 1000u
 #define MD_BACKOFF_MAX_MS 60000u
-#define MD_CSQ_EVERY_MS 30000u
-#define MD_SYNC_QUIET_MS 150u
-#define MD_FILLER_LEN 2100u /* > any message modemd sends: ends a '>' prompt a killed
-                               modemd left open (its data would otherwise eat our probes) */
+#define MD_CSQ_EVERY_MS   30000u
+#define MD_SYNC_QUIET_MS  150u
+#define MD_FILLER_LEN                                                                              \
+    2100u /* > any message modemd sends: ends a '>' prompt a killed                                \
+             modemd left open (its data would otherwise eat our probes) */
 #define MD_MAX_URCS 40
 
 struct md_tls_file {
@@ -49,8 +50,8 @@ struct md_link {
     struct mk_agent_link ops;
     /* port and channel */
     struct mk_posix_port port;
-    bool port_opened;   /* opened once: later opens are reopens by path */
-    bool port_ok;       /* open and synced */
+    bool port_opened; /* opened once: later opens are reopens by path */
+    bool port_ok;     /* open and synced */
     struct mk_io wio;
     struct mk_io_ops wio_ops;
     struct mk_at_chan chan;
@@ -106,9 +107,8 @@ static enum mk_err wio_wait(void *ctx, uint32_t timeout_ms, bool want_write)
     struct md_link *l = ctx;
     uint64_t deadline = mk_posix_now_ms() + timeout_ms;
     /* event sources (FIFO, file) are looked at every 50 ms */
-    uint32_t cap_ms = l->cfg->source_kind == MD_SRC_FIFO || l->cfg->source_kind == MD_SRC_FILE
-                          ? 50u
-                          : 1000u;
+    uint32_t cap_ms =
+        l->cfg->source_kind == MD_SRC_FIFO || l->cfg->source_kind == MD_SRC_FILE ? 50u : 1000u;
     for (;;) {
         uint64_t due = mk_agent_sample_poll(l->agent);
         uint64_t now = mk_posix_now_ms();
@@ -206,8 +206,8 @@ static enum mk_err md_start_sim(struct md_link *l, const char *profile)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execlp(exe, exe, "--profile", profile, "--link", l->sim_link, "--state", state,
-               "--control", ctl, "--boot-delay-ms", "0", (char *)NULL);
+        execlp(exe, exe, "--profile", profile, "--link", l->sim_link, "--state", state, "--control",
+               ctl, "--boot-delay-ms", "0", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -316,9 +316,8 @@ static void md_on_state(void *user, enum mk_mqtt_state o, enum mk_mqtt_state n, 
                detail);
         mk_agent_status_now(l->agent);
     } else if (n == MK_MQTT_RECOVERING) {
-        md_log(o == MK_MQTT_RECOVERING ? MK_AGENT_LOG_DEBUG : MK_AGENT_LOG_WARN,
-               "MQTT %s: %s", o == MK_MQTT_RECOVERING ? "reconnect failed" : "connection lost",
-               detail);
+        md_log(o == MK_MQTT_RECOVERING ? MK_AGENT_LOG_DEBUG : MK_AGENT_LOG_WARN, "MQTT %s: %s",
+               o == MK_MQTT_RECOVERING ? "reconnect failed" : "connection lost", detail);
         if (o != MK_MQTT_RECOVERING)
             mk_strlcpy(l->agent->last_error, detail, sizeof l->agent->last_error);
     } else if (n == MK_MQTT_FAILED) {
@@ -686,7 +685,9 @@ enum mk_err md_link_power_cycle(struct md_link *l)
     md_port_lost(l);
     if (st != 0) {
         md_log(MK_AGENT_LOG_ERR, "the power-cycle command failed: %s",
-               st < 0 ? err : err[0] ? err : "non-zero exit status");
+               st < 0   ? err
+               : err[0] ? err
+                        : "non-zero exit status");
         return MK_E_IO;
     }
     return MK_OK;

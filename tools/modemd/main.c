@@ -25,9 +25,9 @@
 
 enum {
     MD_EXIT_OK = 0,
-    MD_EXIT_FAILURE = 1,  /* could not start (storage, source), or --once left samples queued */
+    MD_EXIT_FAILURE = 1, /* could not start (storage, source), or --once left samples queued */
     MD_EXIT_USAGE = 2,
-    MD_EXIT_CONFIG = 3,   /* configuration file invalid */
+    MD_EXIT_CONFIG = 3, /* configuration file invalid */
 };
 
 volatile int md_stop;
@@ -70,68 +70,78 @@ void md_log(int level, const char *fmt, ...)
 
 static void md_usage(FILE *out)
 {
-    fprintf(out,
-"Usage: modemd --config FILE [--once | --exit-when-done] [-v]\n"
-"       modemd --check-config FILE [-v]\n"
-"       modemd --help | --version\n"
-"\n"
-"modemd is the data-logging agent of modemkit. It samples a data source on a schedule,\n"
-"keeps every sample in a durable on-disk queue and publishes it at QoS 1 through the\n"
-"cellular module's own MQTT client (AT+CMQTT*, AT+SM*); a sample leaves the queue only\n"
-"after the broker's PUBACK, so nothing is lost across broker outages, module reboots or\n"
-"a killed modemd. It receives parameter messages (validated, applied through a hook,\n"
-"persisted, acknowledged), runs module firmware update jobs (the FOTA engine, with the\n"
-"result reported after the module reboots), and keeps a retained status message.\n"
-"\n"
-"Options:\n"
-"  -c, --config FILE       Run with this configuration file.\n"
-"  --check-config FILE     Check the file and exit: 0 when valid, 3 with one\n"
-"                          'FILE:LINE: problem' line per error otherwise; with -v the\n"
-"                          effective configuration (defaults filled in) is printed.\n"
-"  --once                  Take one sample, publish everything queued, handle the\n"
-"                          messages that arrive within 2 s, publish the status and exit\n"
-"                          (for a device that powers the module up on a timer). Exit 1\n"
-"                          when samples stay queued (they go out with the next run).\n"
-"  --exit-when-done        Exit 0 once sample.count samples were taken and all are\n"
-"                          published (tests, benchmarks).\n"
-"  --log-level LEVEL       error, warning, info or debug (overrides log.level).\n"
-"  -v, --verbose           Debug log; twice: also every AT command and answer.\n"
-"  -h, --help              This text.\n"
-"  --version               Print the version.\n"
-"\n"
-"Signals: SIGTERM and SIGINT stop it gracefully (a retained \"offline\" status is\n"
-"published when the broker is reachable); SIGKILL loses nothing that was sampled.\n"
-"\n"
-"Exit status: 0 stopped normally; 1 could not start (storage, data source) or --once\n"
-"left samples queued; 2 usage error; 3 invalid configuration.\n"
-"\n"
-"Messages (topics from [topics]; {client_id} is replaced):\n"
-"  telemetry        out, QoS 1   {\"seq\":N,\"ts\":UNIX_MS,\"data\":VALUE}. seq grows by one\n"
-"                                per sample and survives restarts; a QoS 1 redelivery\n"
-"                                repeats a seq, so receivers drop duplicates by seq.\n"
-"  parameters       in, QoS 1    {\"id\":\"r1\",\"motor_speed\":1200,...}: every key must be\n"
-"                                a defined parameter of the right type and range, or\n"
-"                                nothing changes.\n"
-"  parameter_replies out, QoS 1  {\"id\":\"r1\",\"status\":\"accepted\",\"changed\":[...],\n"
-"                                \"params\":{...}} or {\"id\":..,\"status\":\"rejected\",\n"
-"                                \"reason\":\"motor_speed: 5000 is above the maximum 3000\"}\n"
-"  status           out, retained {\"state\":\"online\",\"fw\":..,\"csq\":..,\"queue\":..,\n"
-"                                \"dropped\":..,\"last_error\":..,\"uptime_s\":..,...}; the MQTT\n"
-"                                will publishes {\"state\":\"offline\"} (not retained:\n"
-"                                AT+CMQTTWILLMSG has no retain flag).\n"
-"  jobs             in, QoS 1    {\"job\":\"J-42\",\"package\":\"/path/pkg.tar\" | \"url\":URL,\n"
-"                                \"expect\":{\"model\":..,\"source\":..,\"target\":..,\n"
-"                                \"package\":SHA256}}\n"
-"  job_results      out, QoS 1   {\"job\":\"J-42\",\"status\":\"IN_PROGRESS|SUCCEEDED|FAILED|\n"
-"                                REJECTED\",\"state\":0..3,\"result\":0..11,...} (LwM2M /5\n"
-"                                state and update result); the final one is kept on disk\n"
-"                                until the broker acknowledged it, across reboots and\n"
-"                                restarts; a job id is never run twice.\n"
-"\n"
-"Configuration file: 'key = value' lines in [sections]; '#' or ';' starts a comment\n"
-"line; a value may be put in double quotes. Durations: 500ms, 30s, 5m, 1h, 1d (a bare\n"
-"number is seconds). Sizes: bytes, or with k, M, G (powers of 1024). Unknown sections\n"
-"and keys are errors.\n");
+    fprintf(
+        out,
+        "Usage: modemd --config FILE [--once | --exit-when-done] [-v]\n"
+        "       modemd --check-config FILE [-v]\n"
+        "       modemd --help | --version\n"
+        "\n"
+        "modemd is the data-logging agent of modemkit. It samples a data source on a schedule,\n"
+        "keeps every sample in a durable on-disk queue and publishes it at QoS 1 through the\n"
+        "cellular module's own MQTT client (AT+CMQTT*, AT+SM*); a sample leaves the queue only\n"
+        "after the broker's PUBACK, so nothing is lost across broker outages, module reboots or\n"
+        "a killed modemd. It receives parameter messages (validated, applied through a hook,\n"
+        "persisted, acknowledged), runs module firmware update jobs (the FOTA engine, with the\n"
+        "result reported after the module reboots), and keeps a retained status message.\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE       Run with this configuration file.\n"
+        "  --check-config FILE     Check the file and exit: 0 when valid, 3 with one\n"
+        "                          'FILE:LINE: problem' line per error otherwise; with -v the\n"
+        "                          effective configuration (defaults filled in) is printed.\n"
+        "  --once                  Take one sample, publish everything queued, handle the\n"
+        "                          messages that arrive within 2 s, publish the status and exit\n"
+        "                          (for a device that powers the module up on a timer). Exit 1\n"
+        "                          when samples stay queued (they go out with the next run).\n"
+        "  --exit-when-done        Exit 0 once sample.count samples were taken and all are\n"
+        "                          published (tests, benchmarks).\n"
+        "  --log-level LEVEL       error, warning, info or debug (overrides log.level).\n"
+        "  -v, --verbose           Debug log; twice: also every AT command and answer.\n"
+        "  -h, --help              This text.\n"
+        "  --version               Print the version.\n"
+        "\n"
+        "Signals: SIGTERM and SIGINT stop it gracefully (a retained \"offline\" status is\n"
+        "published when the broker is reachable); SIGKILL loses nothing that was sampled.\n"
+        "\n"
+        "Exit status: 0 stopped normally; 1 could not start (storage, data source) or --once\n"
+        "left samples queued; 2 usage error; 3 invalid configuration.\n"
+        "\n"
+        "Messages (topics from [topics]; {client_id} is replaced):\n"
+        "  telemetry        out, QoS 1   {\"seq\":N,\"ts\":UNIX_MS,\"data\":VALUE}. seq grows by "
+        "one\n"
+        "                                per sample and survives restarts; a QoS 1 redelivery\n"
+        "                                repeats a seq, so receivers drop duplicates by seq.\n"
+        "  parameters       in, QoS 1    {\"id\":\"r1\",\"motor_speed\":1200,...}: every key must "
+        "be\n"
+        "                                a defined parameter of the right type and range, or\n"
+        "                                nothing changes.\n"
+        "  parameter_replies out, QoS 1  "
+        "{\"id\":\"r1\",\"status\":\"accepted\",\"changed\":[...],\n"
+        "                                \"params\":{...}} or {\"id\":..,\"status\":\"rejected\",\n"
+        "                                \"reason\":\"motor_speed: 5000 is above the maximum "
+        "3000\"}\n"
+        "  status           out, retained "
+        "{\"state\":\"online\",\"fw\":..,\"csq\":..,\"queue\":..,\n"
+        "                                \"dropped\":..,\"last_error\":..,\"uptime_s\":..,...}; "
+        "the MQTT\n"
+        "                                will publishes {\"state\":\"offline\"} (not retained:\n"
+        "                                AT+CMQTTWILLMSG has no retain flag).\n"
+        "  jobs             in, QoS 1    {\"job\":\"J-42\",\"package\":\"/path/pkg.tar\" | "
+        "\"url\":URL,\n"
+        "                                \"expect\":{\"model\":..,\"source\":..,\"target\":..,\n"
+        "                                \"package\":SHA256}}\n"
+        "  job_results      out, QoS 1   "
+        "{\"job\":\"J-42\",\"status\":\"IN_PROGRESS|SUCCEEDED|FAILED|\n"
+        "                                REJECTED\",\"state\":0..3,\"result\":0..11,...} (LwM2M "
+        "/5\n"
+        "                                state and update result); the final one is kept on disk\n"
+        "                                until the broker acknowledged it, across reboots and\n"
+        "                                restarts; a job id is never run twice.\n"
+        "\n"
+        "Configuration file: 'key = value' lines in [sections]; '#' or ';' starts a comment\n"
+        "line; a value may be put in double quotes. Durations: 500ms, 30s, 5m, 1h, 1d (a bare\n"
+        "number is seconds). Sizes: bytes, or with k, M, G (powers of 1024). Unknown sections\n"
+        "and keys are errors.\n");
     md_config_help(out);
     fprintf(out, "\nSee docs/modemd.md for the design, the recovery rules and examples.\n");
 }
@@ -187,11 +197,11 @@ static int md_run_agent(struct md_main *m, bool once, bool exit_when_done)
     ac.n_params = c->n_params;
     ac.client_id = c->client_id;
     ac.topics = (struct mk_agent_topics){c->t_telemetry, c->t_params, c->t_replies,
-                                         c->t_status, c->t_jobs, c->t_results};
+                                         c->t_status,    c->t_jobs,   c->t_results};
     ac.interval_ms = (uint32_t)c->interval_ms;
     ac.sample_limit = c->count;
-    ac.status_interval_ms = c->status_interval_ms > UINT32_MAX ? UINT32_MAX
-                                                                : (uint32_t)c->status_interval_ms;
+    ac.status_interval_ms =
+        c->status_interval_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c->status_interval_ms;
     ac.apply_on_start = c->apply_on_start;
     ac.queue.max_bytes = c->max_bytes;
     ac.queue.max_samples = c->max_samples;
@@ -246,10 +256,11 @@ static int md_run_agent(struct md_main *m, bool once, bool exit_when_done)
     mk_agent_shutdown(a, md_stop ? "signal" : "done");
     md_link_close(m->link);
     const struct mk_agent_stats *s = mk_agent_stats(a);
-    md_log(MK_AGENT_LOG_INFO, "stopped: %llu sample(s) taken, %llu published, %llu queued, "
-                              "%llu dropped", (unsigned long long)s->samples,
-           (unsigned long long)s->published, (unsigned long long)a->q.count,
-           (unsigned long long)a->q.dropped);
+    md_log(MK_AGENT_LOG_INFO,
+           "stopped: %llu sample(s) taken, %llu published, %llu queued, "
+           "%llu dropped",
+           (unsigned long long)s->samples, (unsigned long long)s->published,
+           (unsigned long long)a->q.count, (unsigned long long)a->q.dropped);
     return rc;
 }
 
@@ -272,14 +283,30 @@ int main(int argc, char **argv)
     int verbose = 0, ch;
     while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c': config = optarg; break;
-        case O_CHECK: check = optarg; break;
-        case O_ONCE: once = true; break;
-        case O_DONE: done = true; break;
-        case O_LEVEL: level = optarg; break;
-        case 'v': verbose++; break;
-        case 'h': md_usage(stdout); return MD_EXIT_OK;
-        case O_VERSION: printf("modemd %s\n", MODEMKIT_VERSION); return MD_EXIT_OK;
+        case 'c':
+            config = optarg;
+            break;
+        case O_CHECK:
+            check = optarg;
+            break;
+        case O_ONCE:
+            once = true;
+            break;
+        case O_DONE:
+            done = true;
+            break;
+        case O_LEVEL:
+            level = optarg;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            md_usage(stdout);
+            return MD_EXIT_OK;
+        case O_VERSION:
+            printf("modemd %s\n", MODEMKIT_VERSION);
+            return MD_EXIT_OK;
         default:
             fprintf(stderr, "modemd: unknown option or missing argument (modemd --help)\n");
             return MD_EXIT_USAGE;

@@ -16,8 +16,8 @@
 #include "modemkit/mqtt.h"
 #include "modemkit/posix.h"
 
-#define MD_PATH_CAP 512
-#define MD_CMD_CAP 1024
+#define MD_PATH_CAP  512
+#define MD_CMD_CAP   1024
 #define MD_TOPIC_CAP 256
 
 /* ---- configuration (config.c) ---- */
@@ -108,9 +108,9 @@ extern int md_log_level;
 /* ---- durable files (storage.c) ---- */
 struct md_storage {
     char log_path[MD_PATH_CAP];
-    char dir[MD_PATH_CAP];     /* records: DIR/NAME.json */
-    int rfd;                   /* read fd of the log, -1 closed */
-    int wfd;                   /* rewrite in progress, -1 none */
+    char dir[MD_PATH_CAP]; /* records: DIR/NAME.json */
+    int rfd;               /* read fd of the log, -1 closed */
+    int wfd;               /* rewrite in progress, -1 none */
     struct mk_agent_storage ops;
 };
 enum mk_err md_storage_init(struct md_storage *s, const char *dir, const char *log_path);
@@ -121,14 +121,14 @@ enum mk_err md_mkdirs(const char *path);
 /* ---- data sources (source.c) ---- */
 struct md_source {
     const struct md_config *cfg;
-    int fd;            /* fifo/file */
-    int fifo_keep;     /* fifo: our own writer, so the FIFO never reports EOF */
+    int fd;        /* fifo/file */
+    int fifo_keep; /* fifo: our own writer, so the FIFO never reports EOF */
     dev_t dev;
     ino_t ino;
     off_t off;
-    char rbuf[8192];   /* bytes read, not yet split into lines */
+    char rbuf[8192]; /* bytes read, not yet split into lines */
     size_t rlen;
-    bool skipping;     /* inside an over-long line: dropped up to its newline */
+    bool skipping; /* inside an over-long line: dropped up to its newline */
     uint64_t next_check_ms;
     struct mk_agent_source ops;
 };

@@ -185,7 +185,7 @@ enum mk_err md_storage_init(struct md_storage *s, const char *dir, const char *l
         st_rec_path(s, recs[i], path, sizeof path);
         mk_posix_file_clean(path);
     }
-    s->ops = (struct mk_agent_storage){st_read, st_append, st_rw_begin, st_rw_write,
+    s->ops = (struct mk_agent_storage){st_read,   st_append, st_rw_begin, st_rw_write,
                                        st_rw_end, st_save,   st_load,     s};
     return st_open_read(s);
 }

@@ -167,7 +167,9 @@ static enum mk_err up_locate(struct md_updater *u, const struct mk_agent_job *jo
             char cmd[MD_CMD_CAP * 2 + 1200];
             size_t o = 0;
             for (const char *s = c->fetch_command; *s && o < sizeof cmd - 1;) {
-                const char *rep = !strncmp(s, "{url}", 5) ? qurl : !strncmp(s, "{out}", 5) ? qout : NULL;
+                const char *rep = !strncmp(s, "{url}", 5)   ? qurl
+                                  : !strncmp(s, "{out}", 5) ? qout
+                                                            : NULL;
                 if (rep) {
                     o += (size_t)snprintf(cmd + o, sizeof cmd - o, "%s", rep);
                     s += 5;
@@ -182,7 +184,9 @@ static enum mk_err up_locate(struct md_updater *u, const struct mk_agent_job *jo
             if (st2 != 0 || rename(tmp, path) != 0) {
                 unlink(tmp);
                 snprintf(why, why_cap, "fetching %s failed: %s", job->url,
-                         st2 < 0 ? err : err[0] ? err : "the fetch command failed");
+                         st2 < 0  ? err
+                         : err[0] ? err
+                                  : "the fetch command failed");
                 return MK_E_NOENT;
             }
             return MK_OK;
@@ -282,8 +286,8 @@ static void up_progress(void *ctx, const struct mk_fota_event *ev)
 
 /* ---- struct mk_agent_updater ---- */
 
-static enum mk_err up_open(void *ctx, const struct mk_agent_job *job, struct mk_agent_pkg_info *info,
-                           char *why, size_t cap)
+static enum mk_err up_open(void *ctx, const struct mk_agent_job *job,
+                           struct mk_agent_pkg_info *info, char *why, size_t cap)
 {
     struct md_updater *u = ctx;
     enum mk_err e = up_open_pkg(u, job, why, cap);
@@ -297,8 +301,8 @@ static enum mk_err up_open(void *ctx, const struct mk_agent_job *job, struct mk_
     return MK_OK;
 }
 
-static void up_outcome(struct mk_agent_job_out *out, const struct mk_fota_journal *j,
-                       enum mk_err e, const char *msg)
+static void up_outcome(struct mk_agent_job_out *out, const struct mk_fota_journal *j, enum mk_err e,
+                       const char *msg)
 {
     out->final = j->final;
     out->state = (int)j->state;
@@ -334,8 +338,10 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     why[0] = '\0';
     enum mk_err e = up_open_pkg(u, job, why, sizeof why);
     if (e == MK_OK && job->pkg_id[0] && strcmp(job->pkg_id, u->pkg.id_hex) != 0) {
-        snprintf(why, sizeof why, "the package file changed since the job started (now %.12s, "
-                                  "was %.12s)", u->pkg.id_hex, job->pkg_id);
+        snprintf(why, sizeof why,
+                 "the package file changed since the job started (now %.12s, "
+                 "was %.12s)",
+                 u->pkg.id_hex, job->pkg_id);
         e = MK_E_FOTA_INTEGRITY;
         up_close(u);
     }
@@ -350,8 +356,7 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     struct mk_fota_hooks hooks = {
         .verify_sig = u->key ? up_verify : NULL,
         .reopen = up_reopen,
-        .power_cycle = (c->power_cycle[0] || !strncmp(c->port, "sim:", 4)) ? up_power_cycle
-                                                                           : NULL,
+        .power_cycle = (c->power_cycle[0] || !strncmp(c->port, "sim:", 4)) ? up_power_cycle : NULL,
         .progress = up_progress,
         .ctx = u,
     };
@@ -363,8 +368,8 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
         .buf_cap = sizeof u->work,
         .package_path = u->path,
         .require_signature = c->require_signature,
-        .reboot_timeout_ms = c->reboot_timeout_ms > UINT32_MAX ? UINT32_MAX
-                                                                : (uint32_t)c->reboot_timeout_ms,
+        .reboot_timeout_ms =
+            c->reboot_timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c->reboot_timeout_ms,
     };
     md_log(MK_AGENT_LOG_INFO, "job %s: %s %s -> %s (%s)", job->id, resume ? "resuming" : "updating",
            u->pkg.man.source, u->pkg.man.target, u->path);
@@ -380,12 +385,12 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
         out->state = 0;
         out->result = (int)mk_fota_result_for(e);
         out->err = e;
-        snprintf(out->detail, sizeof out->detail, "%s", u->job.msg[0] ? u->job.msg : mk_strerror(e));
+        snprintf(out->detail, sizeof out->detail, "%s",
+                 u->job.msg[0] ? u->job.msg : mk_strerror(e));
         return;
     }
     up_outcome(out, &u->job.journal, e, u->job.msg);
-    md_log(e == MK_OK ? MK_AGENT_LOG_INFO : MK_AGENT_LOG_WARN, "job %s: %s", job->id,
-           u->job.msg);
+    md_log(e == MK_OK ? MK_AGENT_LOG_INFO : MK_AGENT_LOG_WARN, "job %s: %s", job->id, u->job.msg);
 }
 
 static void up_reported(void *ctx, const struct mk_agent_job *job)
