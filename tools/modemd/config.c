@@ -120,10 +120,10 @@ static const struct md_key md_keys[] = {
         "counted in the status (\"dropped\")."),
 
     KEY("state", "dir", K_STR, state_dir, "/var/lib/modemd", NULL,
-        "Directory of the queue, parameters.json (applied values), job.json (update "
+        "Directory of the queue, params.json (applied values), job.json (update "
         "job record) and fota/ (update journals). Created (mode 0700)."),
 
-    KEY("status", "interval", K_DUR, status_interval_ms, "15m", NULL,
+    KEY("status", "interval", K_DUR, status_interval_ms, "1h", NULL,
         "Status republished this often (and on every connect and change)."),
 
     KEY("params", "apply_command", K_STR, apply_command, NULL, NULL,
