@@ -98,6 +98,58 @@ start_sim() {
   fail "modemsim $name did not start (see $work/$name/log)"
 }
 
+# A test PKI (CA, broker certificate, device certificate) and a mosquitto with TLS and a
+# password file, on a free loopback port. Sets broker_port.
+start_broker() {
+  local d=$work/broker
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=modemkit demo CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile san.ext -out server.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=logger-0042" -keyout device.key -out device.csr
+    openssl x509 -req -in device.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -out device.pem
+  ) >"$d/openssl.log" 2>&1 || fail "making the test certificates (see $d/openssl.log)"
+  : >"$d/passwd"
+  mosquitto_passwd -b "$d/passwd" logger-0042 'field-secret' >/dev/null 2>&1 ||
+    fail "mosquitto_passwd"
+  mosquitto_passwd -b "$d/passwd" operator 'op-secret' >/dev/null 2>&1
+  broker_port=$(free_port)
+  cat >"$d/mosquitto.conf" <<CONF
+listener $broker_port 127.0.0.1
+cafile $d/ca.pem
+certfile $d/server.pem
+keyfile $d/server.key
+require_certificate true
+allow_anonymous false
+password_file $d/passwd
+persistence false
+log_dest file $d/mosquitto.log
+# Run as whoever runs the demo (as root, mosquitto would otherwise switch to the user
+# "mosquitto" and lose access to these files).
+user $(id -un)
+CONF
+  mosquitto -c "$d/mosquitto.conf" >/dev/null 2>&1 &
+  pids+=($!)
+  local i
+  for i in $(seq 100); do
+    grep -q "listen socket on port $broker_port" "$d/mosquitto.log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "mosquitto did not start (see $d/mosquitto.log)"
+}
+# mosquitto_pub/sub as the platform's side, with the operator's credentials.
+platform_tls() {
+  local d=$work/broker
+  echo -h 127.0.0.1 -p "$broker_port" --cafile "$d/ca.pem" --cert "$d/device.pem" \
+    --key "$d/device.key" -u operator -P op-secret
+}
+
 # ---------------------------------------------------------------------------------------
 say "${bold}modemkit: the seed documents' story, end to end${reset}"
 say "Work directory: $work (removed at exit)"
@@ -111,12 +163,105 @@ fi
 
 # ---------------------------------------------------------------------------------------
 step "A SIM7600SA on LE11B01SIM7600M21-A cannot send MQTT credentials (seed 000)"
-start_sim sa --profile SIM7600SA
+# 921600 baud: the update below moves at a real UART's pace.
+start_sim sa --profile SIM7600SA --baud 921600
 sa_link=$sim_link
 run "$modemctl" -d "$sa_link" info || fail "modemctl info"
 "$modemctl" -d "$sa_link" --json info >"$work/info1.json" || fail "modemctl --json info"
 grep -q '"mqtt_credentials":false' "$work/info1.json" || fail "info should report no credentials"
+start_broker
+b=$work/broker
+device_tls=(-h 127.0.0.1 -p "$broker_port" --cafile "$b/ca.pem" --cert "$b/device.pem"
+            --key "$b/device.key" -u logger-0042 -P field-secret -i logger-0042)
+say "Connecting with the platform's credentials is refused before anything is sent"
+say "(exit code 6), instead of failing later at the broker:"
+expect_rc 6 "$modemctl" -d "$sa_link" mqtt pub "${device_tls[@]}" -t logger/0042/telemetry -m hello
 done_step "modemctl info names the firmware, the missing capability, the evidence and the fix"
+
+# ---------------------------------------------------------------------------------------
+step "An over-the-air update with a signed package brings it to LE11B14SIM7600M22"
+say "The firmware team signs update packages with an Ed25519 key; devices trust its public key:"
+run openssl genpkey -algorithm ed25519 -out "$work/fota-key.pem" || fail "openssl genpkey"
+openssl pkey -in "$work/fota-key.pem" -pubout -out "$work/fota-pub.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$work/other-key.pem" 2>/dev/null
+say "SIMCom supplies the delta for one source and one target revision (here simulated):"
+run "$modemsim" --make-delta --profile SIM7600SA --size 98304 -o "$work/LE11B01_to_LE11B14.zip" ||
+  fail "making the delta"
+run "$modemctl" fota pack --model SIM7600SA --from LE11B01SIM7600M21-A --to LE11B14SIM7600M22 \
+  --method cdelta --sign "$work/fota-key.pem" "$work/LE11B01_to_LE11B14.zip" \
+  -o "$work/sim7600sa-LE11B14.fota" || fail "fota pack"
+"$modemctl" fota pack --model SIM7600SA --from LE11B01SIM7600M21-A --to LE11B14SIM7600M22 \
+  --method cdelta --sign "$work/other-key.pem" "$work/LE11B01_to_LE11B14.zip" \
+  -o "$work/forged.fota" >/dev/null 2>&1 || fail "fota pack (forged)"
+say "A package signed with another key is refused before a byte is sent (exit code 13):"
+expect_rc 13 "$modemctl" -d "$sa_link" fota apply "$work/forged.fota" \
+  --pubkey "$work/fota-pub.pem" --require-signature --journal "$work/journal"
+say "The real one: checked, transferred, applied once, the module reboots and is verified:"
+run "$modemctl" -d "$sa_link" fota apply "$work/sim7600sa-LE11B14.fota" \
+  --pubkey "$work/fota-pub.pem" --require-signature --journal "$work/journal" \
+  --reboot-timeout 60 || fail "fota apply"
+run "$modemctl" fota status --journal "$work/journal" || fail "fota status"
+"$modemctl" -d "$sa_link" --json info >"$work/info2.json" || fail "modemctl info after the update"
+grep -q '"revision":"LE11B14SIM7600M22"' "$work/info2.json" || fail "revision after the update"
+grep -q '"mqtt_credentials":true' "$work/info2.json" || fail "credentials after the update"
+run "$modemctl" -d "$sa_link" info | grep -E "Revision|MQTT" || true
+done_step "the module runs LE11B14SIM7600M22 and can now send MQTT credentials"
+
+# ---------------------------------------------------------------------------------------
+step "Telemetry over MQTT with TLS and credentials; a parameter change reaches the device"
+say "The platform listens for telemetry (mosquitto_sub, mutual TLS, its own credentials):"
+mosquitto_sub $(platform_tls) -i platform -t logger/0042/telemetry -C 2 -W 60 -v \
+  >"$work/platform.out" 2>&1 &
+sub_pid=$!
+pids+=($sub_pid)
+for i in $(seq 100); do grep -q "platform" "$b/mosquitto.log" 2>/dev/null && break; sleep 0.05; done
+for n in 1 2; do
+  run "$modemctl" -d "$sa_link" mqtt pub "${device_tls[@]}" -q 1 -t logger/0042/telemetry \
+    -m "{\"seq\":$n,\"t\":$(date +%s),\"flow_lpm\":$((40 + n)).5,\"motor_rpm\":1450}" ||
+    fail "mqtt pub over TLS"
+done
+wait "$sub_pid" || fail "the platform did not receive both samples"
+say "What the platform received:"
+sed 's/^/    /' "$work/platform.out"
+say "The operator changes the sample interval (retained, so the device gets it whenever it"
+say "connects):"
+run mosquitto_pub $(platform_tls) -i operator-console -q 1 -r -t logger/0042/params \
+  -m '{"sample_interval_s":900,"motor_rpm":1200}' || fail "mosquitto_pub"
+run "$modemctl" -d "$sa_link" mqtt sub "${device_tls[@]}" -q 1 -t logger/0042/params -C 1 -W 30 |
+  tee "$work/params.out" || fail "mqtt sub"
+grep -q '"sample_interval_s":900' "$work/params.out" || fail "the parameter did not arrive"
+done_step "telemetry reached the platform over TLS with credentials; the new parameters reached the device"
+
+# ---------------------------------------------------------------------------------------
+step "An RC7620 stuck in a reboot loop after a bad update is recovered in download mode (seeds 002, 004)"
+mkcwe=$bin/tests/flash/mk_mkcwe
+spk=$work/RC76xx_Release9.0.1_GENERIC_GCF_7620.spk
+say "Sierra's release images are not redistributable; the demo builds a synthetic one with the"
+say "same structure (SPK holding BOOT, APPL and an NVUP carrier package, every CRC valid):"
+"$mkcwe" "$spk" --firmware 00.08.24.02 --carrier GENERIC --config 001.110_000 >/dev/null ||
+  fail "building the test image"
+run "$modemctl" image info "$spk" || fail "modemctl image info"
+# The module enumerates for ~1.5 s, vanishes for ~2.5 s, again and again (seed 004 saw 2-3 s
+# and 10-15 s; scaled down so the demo does not take minutes).
+start_sim rc --profile RC7620 --fault bootloop=1500/2500
+rc_link=$sim_link; rc_ctl=$sim_ctl
+say "The module keeps rebooting. modemctl notices and says what to do (exit code 18):"
+expect_rc 18 "$modemctl" -d "$rc_link" flash --reboot-timeout 30 "$spk"
+say "The operator holds TP1 low and power-cycles the module (on the bench: modemsim --ctl):"
+run "$modemsim" --ctl "$rc_ctl" tp1 on || fail "tp1 on"
+run "$modemsim" --ctl "$rc_ctl" power-cycle || fail "power-cycle"
+for i in $(seq 200); do [ -e "$rc_link" ] && break; sleep 0.05; done
+run "$modemsim" --ctl "$rc_ctl" tp1 off || fail "tp1 off"
+say "Another program opens the port first and swallows the one-shot Sahara HELLO, as in"
+say "seed 004 (qmi-firmware-update then gave up: 'unsupported download protocol'):"
+printf '%s$ head -c 48 %s | od -An -tx1%s\n' "$dim" "$rc_link" "$reset"
+timeout 5 head -c 48 <"$rc_link" | od -An -tx1 | sed 's/^/    /'
+say "modemctl listens, provokes a new HELLO, keeps every byte, and flashes:"
+run "$modemctl" -d "$rc_link" flash --reboot-timeout 30 "$spk" || fail "modemctl flash"
+"$modemctl" -d "$rc_link" --json info >"$work/rc.json" || fail "modemctl info after flashing"
+grep -q '00.08.24.02' "$work/rc.json" || fail "the module does not run 00.08.24.02"
+run "$modemctl" -d "$rc_link" at 'AT!IMPREF?' || fail "AT!IMPREF?"
+done_step "the RC7620 runs SWI9X07H_00.08.24.02 and no longer reboots"
 
 say ""
 say "${bold}Story complete: every step done.${reset}"

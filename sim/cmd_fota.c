@@ -38,12 +38,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define DELTA_MAGIC "MKSIMDL1"
-#define DELTA_HDR 256
-#define DELTA_MODEL 16
+#define DELTA_MAGIC  "MKSIMDL1"
+#define DELTA_HDR    256
+#define DELTA_MODEL  16
 #define DELTA_SOURCE 48
 #define DELTA_TARGET 112
-#define DELTA_SHA 176
+#define DELTA_SHA    176
 
 /* ---- persisted state ---- */
 
@@ -55,8 +55,7 @@ static void fota_save(struct sim *s)
                      "status %d\npending %d\nmethod %s\npath %s\nprogress %d\napplies %ld\n"
                      "updates %ld\nbootloop %d\n",
                      f->status, f->pending, f->method[0] ? f->method : "-",
-                     f->path[0] ? f->path : "-", f->progress, f->applies, f->updates,
-                     f->bootloop);
+                     f->path[0] ? f->path : "-", f->progress, f->applies, f->updates, f->bootloop);
     sim_flash_put(s, SIM_AREA_SYS, "fota", buf, (size_t)n);
 }
 
@@ -135,8 +134,7 @@ static void field(const uint8_t *p, size_t n, char *out)
 }
 
 /* Checks a delta for this module; fills target. why says what is wrong. */
-static bool delta_ok(struct sim *s, const struct sim_file *f, char *target, char *why,
-                     size_t cap)
+static bool delta_ok(struct sim *s, const struct sim_file *f, char *target, char *why, size_t cap)
 {
     char model[33], source[65];
     if (!f) {
@@ -271,8 +269,8 @@ static void power_on(struct sim *s)
         }
     }
     if (f->pending) {
-        sim_log(s, "fota: %s update %s at %d%%", f->method,
-                f->progress ? "continues" : "starts", f->progress);
+        sim_log(s, "fota: %s update %s at %d%%", f->method, f->progress ? "continues" : "starts",
+                f->progress);
         s->fw_hold = true;
         int step_ms = s->opt.fota_time_ms / 10 > 0 ? s->opt.fota_time_ms / 10 : 1;
         sim_timer_add(s, step_ms, update_step, NULL, 0, 0);
@@ -368,7 +366,7 @@ static void make_delta_usage(FILE *out)
 int sim_fota_make_delta(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"make-delta", no_argument, NULL, 'm'}, {"profile", required_argument, NULL, 'p'},
+        {"make-delta", no_argument, NULL, 'm'},  {"profile", required_argument, NULL, 'p'},
         {"model", required_argument, NULL, 'M'}, {"from", required_argument, NULL, 'f'},
         {"to", required_argument, NULL, 't'},    {"size", required_argument, NULL, 's'},
         {"seed", required_argument, NULL, 'S'},  {"corrupt", no_argument, NULL, 'c'},
@@ -382,7 +380,8 @@ int sim_fota_make_delta(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': break;
+        case 'm':
+            break;
         case 'p': {
             const struct sim_profile *p = sim_profile_find(optarg);
             if (!p) {
@@ -395,15 +394,33 @@ int sim_fota_make_delta(int argc, char **argv)
                 to = p->revisions[0].revision;
             break;
         }
-        case 'M': model = optarg; break;
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 's': size = atol(optarg); break;
-        case 'S': seed = strtoull(optarg, NULL, 0); break;
-        case 'c': corrupt = true; break;
-        case 'o': out = optarg; break;
-        case 'h': make_delta_usage(stdout); return 0;
-        default: make_delta_usage(stderr); return 2;
+        case 'M':
+            model = optarg;
+            break;
+        case 'f':
+            from = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 's':
+            size = atol(optarg);
+            break;
+        case 'S':
+            seed = strtoull(optarg, NULL, 0);
+            break;
+        case 'c':
+            corrupt = true;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            make_delta_usage(stdout);
+            return 0;
+        default:
+            make_delta_usage(stderr);
+            return 2;
         }
     }
     if (!model || !from || !to || !out || size < 1 || size > (1L << 30) || strlen(model) > 31 ||

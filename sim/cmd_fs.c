@@ -32,11 +32,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define CFS_MAX_WRITE 10240      /* S5 §15 */
-#define CFS_MAX_INPUT_MS 10000   /* S5 §15 */
-#define CFTRANRX_INPUT_MS 10000  /* UNVERIFIED: S1 gives no window */
-#define FS7600_C_SIZE 11348480L  /* UNVERIFIED: C: capacity */
-#define CFTRANTX_BLOCK 2048      /* UNVERIFIED: S1 gives no block size */
+#define CFS_MAX_WRITE     10240     /* S5 §15 */
+#define CFS_MAX_INPUT_MS  10000     /* S5 §15 */
+#define CFTRANRX_INPUT_MS 10000     /* UNVERIFIED: S1 gives no window */
+#define FS7600_C_SIZE     11348480L /* UNVERIFIED: C: capacity */
+#define CFTRANTX_BLOCK    2048      /* UNVERIFIED: S1 gives no block size */
 
 static const char *const cfs_dirs[] = {"/custapp/", "/fota/", "/datatx/", "/customer/"};
 
@@ -80,8 +80,8 @@ static int file_done(struct sim *s, const uint8_t *data, size_t len, void *ctx)
     return rc ? SIM_ERROR : SIM_OK;
 }
 
-static int file_prompt(struct sim *s, const char *path, size_t off, size_t len,
-                       const char *prompt, int window_ms)
+static int file_prompt(struct sim *s, const char *path, size_t off, size_t len, const char *prompt,
+                       int window_ms)
 {
     snprintf(s->fs.wname, sizeof s->fs.wname, "%.159s", path);
     s->fs.woff = off;
@@ -124,10 +124,10 @@ static int h_cfswfile(struct sim *s, const struct sim_req *r)
 {
     char path[128];
     long mode, size, input;
-    if (r->type != SIM_REQ_SET || !s->fs.cfs_init || r->nargs != 5 || !cfs_path(r, 0, 1, path, sizeof path) ||
-        !sim_arg_long(r, 2, &mode) || mode < 0 || mode > 1 || !sim_arg_long(r, 3, &size) ||
-        size < 1 || size > CFS_MAX_WRITE || !sim_arg_long(r, 4, &input) || input < 100 ||
-        input > CFS_MAX_INPUT_MS)
+    if (r->type != SIM_REQ_SET || !s->fs.cfs_init || r->nargs != 5 ||
+        !cfs_path(r, 0, 1, path, sizeof path) || !sim_arg_long(r, 2, &mode) || mode < 0 ||
+        mode > 1 || !sim_arg_long(r, 3, &size) || size < 1 || size > CFS_MAX_WRITE ||
+        !sim_arg_long(r, 4, &input) || input < 100 || input > CFS_MAX_INPUT_MS)
         return SIM_ERROR;
     long have = file_len(s, path);
     long free_bytes = sim_fs_free(s, 0) + (mode == 0 && have > 0 ? have : 0);
@@ -143,9 +143,10 @@ static int h_cfsrfile(struct sim *s, const struct sim_req *r)
 {
     char path[128];
     long mode, size, pos = 0;
-    if (r->type != SIM_REQ_SET || !s->fs.cfs_init || r->nargs < 4 || !cfs_path(r, 0, 1, path, sizeof path) ||
-        !sim_arg_long(r, 2, &mode) || mode < 0 || mode > 1 || !sim_arg_long(r, 3, &size) ||
-        size < 1 || size > CFS_MAX_WRITE || (mode == 1 && !sim_arg_long(r, 4, &pos)) || pos < 0)
+    if (r->type != SIM_REQ_SET || !s->fs.cfs_init || r->nargs < 4 ||
+        !cfs_path(r, 0, 1, path, sizeof path) || !sim_arg_long(r, 2, &mode) || mode < 0 ||
+        mode > 1 || !sim_arg_long(r, 3, &size) || size < 1 || size > CFS_MAX_WRITE ||
+        (mode == 1 && !sim_arg_long(r, 4, &pos)) || pos < 0)
         return SIM_ERROR;
     const struct sim_file *f = sim_flash_get(s, SIM_AREA_FS, path);
     if (!f || (size_t)pos > f->len)
@@ -279,8 +280,8 @@ static int h_httptofs(struct sim *s, const struct sim_req *r)
     const char *p = s->fs.http_path;
     bool dir_ok = false;
     for (int i = 0; i < 4; i++)
-        dir_ok |= strncmp(p, cfs_dirs[i], strlen(cfs_dirs[i])) == 0 &&
-                  p[strlen(cfs_dirs[i])] && !strchr(p + strlen(cfs_dirs[i]), '/');
+        dir_ok |= strncmp(p, cfs_dirs[i], strlen(cfs_dirs[i])) == 0 && p[strlen(cfs_dirs[i])] &&
+                  !strchr(p + strlen(cfs_dirs[i]), '/');
     if (!dir_ok)
         return SIM_ERROR;
     /* after the OK is out: the fetch blocks the simulator for its duration */

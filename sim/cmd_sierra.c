@@ -3,10 +3,8 @@
  *   AT!ENTERCND="A710"  unlocks the privileged commands (seed 002)
  *   AT!IMPREF?          firmware/carrier preference block, exactly as seed 002 shows it
  *   AT!GSTATUS?         radio status block (UNVERIFIED layout)
- *   AT!BOOTHOLD         OK, then the module resets into download mode. The download-mode
- *                       target (Sahara/Firehose responder) belongs to the flashing
- *                       engineer: device.c has the slot; until it is filled the module
- *                       boots its AT firmware again.
+ *   AT!BOOTHOLD         OK, then the module resets into download mode (dl*.c: Sahara,
+ *                       0xFF00, Firehose taking CWE images)
  * UNVERIFIED: which "!" commands need AT!ENTERCND; here !IMPREF (both forms),
  * !BOOTHOLD and !RESET do, !GSTATUS does not.
  */
@@ -32,6 +30,11 @@ static int h_impref(struct sim *s, const struct sim_req *r)
         return SIM_OK; /* preference accepted; applied by a later firmware update */
     if (r->type != SIM_REQ_READ)
         return SIM_ERROR;
+    /* after flashing in download mode, the image's versions (dl.c) */
+    char fw[96], carrier[96], config[96];
+    sim_dl_impref(s, fw, carrier, config, sizeof fw);
+    const char *f = fw[0] ? fw : p->sierra_fw, *ca = carrier[0] ? carrier : p->sierra_carrier,
+               *co = config[0] ? config : p->sierra_config;
     sim_reply(s,
               "!IMPREF: \r\n"
               "preferred fw version: %s\r\n"
@@ -42,8 +45,7 @@ static int h_impref(struct sim *s, const struct sim_req *r)
               "current carrier name: %s\r\n"
               "current config name: %s\r\n"
               "current subpri index: %s",
-              p->sierra_fw, p->sierra_carrier, p->sierra_config, p->sierra_subpri, p->sierra_fw,
-              p->sierra_carrier, p->sierra_config, p->sierra_subpri);
+              f, ca, co, p->sierra_subpri, f, ca, co, p->sierra_subpri);
     return SIM_OK;
 }
 

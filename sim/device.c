@@ -25,10 +25,6 @@
 
 #define OUT_CAP (8u << 20) /* drop output beyond this when nobody reads the port */
 
-/* Download-mode target (AT!BOOTHOLD): the flashing engineer points this at a
- * Sahara/Firehose/QDL responder (struct sim_target in sim.h). While it is NULL the
- * module boots its AT firmware again. */
-static const struct sim_target *const download_target = NULL;
 
 static void set_link(struct sim *s)
 {
@@ -80,10 +76,14 @@ static int pty_open(struct sim *s)
 
 static void pty_close(struct sim *s)
 {
-    /* Point the link away first: once closed, the pty's number is free for any other
-     * process, and a host reopening the link must not end up on someone else's pty. */
-    if (s->opt.link && s->mfd >= 0)
-        unlink(s->opt.link);
+    /* The port leaves with the device, as /dev/ttyUSBn does: remove the link first, so
+     * that nobody follows it to the next owner of this /dev/pts number meanwhile. */
+    if (s->opt.link && s->mfd >= 0) {
+        char target[sizeof s->pty_path];
+        ssize_t n = readlink(s->opt.link, target, sizeof target - 1);
+        if (n > 0 && (size_t)n == strlen(s->pty_path) && memcmp(target, s->pty_path, (size_t)n) == 0)
+            unlink(s->opt.link);
+    }
     if (s->sfd >= 0)
         close(s->sfd);
     if (s->mfd >= 0)
@@ -138,12 +138,22 @@ static void boot_step(struct sim *s, void *ctx, intptr_t arg)
     }
 }
 
+/* The boot-loop fault: the firmware crashes before it answers anything. */
+static void crash(struct sim *s, void *ctx, intptr_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    sim_log(s, "boot loop: the firmware crashes");
+    sim_dev_reset(s, false);
+}
+
 static void power_on(struct sim *s)
 {
     s->boot_mode = s->next_boot_mode;
     s->next_boot_mode = SIM_BOOT_AT;
-    /* Boot pin held at power-on forces download mode (RC76xx TP1, seed 004). */
-    if (s->tp1)
+    /* Boot pin held at power-on forces download mode (RC76xx TP1, seed 004); so does a
+     * half-written flash (the firmware cannot start from it). */
+    if (s->tp1 || sim_dl_boot_download(s))
         s->boot_mode = SIM_BOOT_DOWNLOAD;
     if (pty_open(s) != 0) {
         sim_warn("module cannot come back: no pty");
@@ -151,17 +161,19 @@ static void power_on(struct sim *s)
     }
     s->out_free_us = s->in_free_us = sim_now_us();
     if (s->boot_mode == SIM_BOOT_DOWNLOAD) {
-        if (download_target) {
-            s->power = SIM_POWER_READY;
-            download_target->enter(s);
-            return;
-        }
-        sim_warn("download mode has no target yet; booting the AT firmware");
-        s->boot_mode = SIM_BOOT_AT;
+        s->target = sim_dl_target(s);
+        s->power = SIM_POWER_READY;
+        s->target->enter(s);
+        return;
     }
     s->power = SIM_POWER_SILENT;
     sim_at_power_on(s);
     sim_modules_power(s, true);
+    if (sim_dl_bootloop_boot(s)) {
+        /* seed 004: on USB for 2-3 s, gone for 10-15 s, again and again; silent */
+        sim_timer_add(s, s->bootloop_up_ms, crash, NULL, 0, 0);
+        return;
+    }
     sim_timer_add(s, s->opt.boot_delay_ms, boot_step, NULL, 0, 0);
 }
 
@@ -206,6 +218,7 @@ void sim_dev_power_on(struct sim *s, int delay_ms)
 void sim_dev_start(struct sim *s)
 {
     s->mfd = s->sfd = -1;
+    s->next_reenum_ms = -1;
     s->cold_boot = true;
     power_on(s);
     s->cold_boot = false;
@@ -215,12 +228,16 @@ void sim_dev_reset(struct sim *s, bool power_cut)
 {
     sim_log(s, "%s: pty %s goes away", power_cut ? "power cut" : "reset", s->pty_path);
     s->reset_when_flushed = false;
+    if (s->boot_mode == SIM_BOOT_DOWNLOAD && s->power != SIM_POWER_OFF)
+        sim_dl_power_off(s);
     sim_modules_power(s, false);
     sim_at_power_off(s);
     sim_timer_cancel_all(s, true);
     pty_close(s);
     s->power = SIM_POWER_OFF;
-    sim_timer_add(s, s->opt.reenum_delay_ms, reenum, NULL, 0, 0);
+    int off_ms = s->next_reenum_ms >= 0 ? s->next_reenum_ms : s->opt.reenum_delay_ms;
+    s->next_reenum_ms = -1;
+    sim_timer_add(s, off_ms, reenum, NULL, 0, 0);
 }
 
 void sim_dev_reset_when_flushed(struct sim *s)
@@ -351,8 +368,8 @@ static void dev_deliver(struct sim *s, uint8_t *buf, size_t len)
         len = o;
     }
     sim_log_bytes(s, "rx", buf, len);
-    if (s->boot_mode == SIM_BOOT_DOWNLOAD && download_target) {
-        download_target->input(s, buf, len);
+    if (s->boot_mode == SIM_BOOT_DOWNLOAD && s->target) {
+        s->target->input(s, buf, len);
         return;
     }
     if (s->power == SIM_POWER_SILENT) {

@@ -23,11 +23,17 @@ const char sim_fault_help[] =
     "                         as last persisted, the module boots again\n"
     "  nonet@WHEN             network lost: +CMQTTNONET, MQTT service stopped\n"
     "  ping[=ERR]@WHEN        +CMQTTPING: <idx>,ERR for each connected client (ERR 1)\n"
+    "  bootloop[=UP/DOWN]     the AT firmware crashes UP ms after every boot and stays\n"
+    "                         off DOWN ms (default 2000/10000, seed 004), silent meanwhile;\n"
+    "                         only download mode (TP1) and a good image cure it\n"
     "  bootloop-after-update[=MS]  after a successful firmware update the module resets\n"
     "                         every MS ms (default 1500) without answering AT, until a\n"
     "                         hard power cycle (--control power-cycle); seed 002\n"
     "  WHEN := stepN          when the N-th AT command line arrives (1 = first),\n"
     "                         before it is executed\n"
+    "        | pktN           when the N-th host packet arrives in download mode (Sahara\n"
+    "                         packet, Firehose command, QDL frame, or one max-payload\n"
+    "                         block of data), counted since start: power-cut@pkt12\n"
     "        | Nms | Ns       N milliseconds / seconds after the simulator started\n"
     "        | conn+Nms | conn+Ns  after the first broker connection came up\n"
     "        | dataN      when the N-th byte of file data (AT+CFSWFILE, AT+CFTRANRX)\n"
@@ -74,6 +80,10 @@ static bool parse_time_ms(const char *p, long *ms)
 
 static bool parse_when(struct sim_fault *f, const char *w)
 {
+    if (strncmp(w, "pkt", 3) == 0) {
+        f->trig = SIM_TRIG_PACKET;
+        return parse_long(w + 3, &f->at) && f->at >= 1;
+    }
     if (strncmp(w, "step", 4) == 0) {
         f->trig = SIM_TRIG_STEP;
         return parse_long(w + 4, &f->at) && f->at >= 1;
@@ -154,8 +164,25 @@ static bool parse_item(struct sim_faults *fs, char *item, char *err, size_t errc
         fs->n++;
         return true;
     }
-    if (strcmp(item, "bootloop-after-update") == 0) {
+    if (strcmp(item, "bootloop") == 0) {
         f->kind = SIM_FAULT_BOOTLOOP;
+        f->value = 2000;
+        f->value2 = 10000;
+        if (when)
+            goto bad;
+        if (args) {
+            char *down = strchr(args, '/');
+            if (!down)
+                goto bad;
+            *down++ = '\0';
+            if (!parse_long(args, &f->value) || !parse_long(down, &f->value2) || f->value < 1)
+                goto bad;
+        }
+        fs->n++;
+        return true;
+    }
+    if (strcmp(item, "bootloop-after-update") == 0) {
+        f->kind = SIM_FAULT_BOOTLOOP_UPDATE;
         f->value = 1500;
         if (when || (args && (!parse_long(args, &f->value) || f->value < 1)))
             goto bad;
@@ -239,6 +266,11 @@ void sim_fault_start(struct sim *s)
 {
     for (int i = 0; i < s->faults.n; i++) {
         struct sim_fault *f = &s->faults.f[i];
+        if (f->kind == SIM_FAULT_BOOTLOOP) {
+            s->bootloop = true;
+            s->bootloop_up_ms = (int)f->value;
+            s->bootloop_down_ms = (int)f->value2;
+        }
         if (f->trig == SIM_TRIG_TIME)
             sim_timer_add(s, f->at, fault_timer, f, 0, SIM_TIMER_KEEP);
     }
@@ -298,7 +330,7 @@ bool sim_fault_update(struct sim *s, long percent)
 long sim_fault_bootloop_ms(struct sim *s)
 {
     for (int i = 0; i < s->faults.n; i++)
-        if (s->faults.f[i].kind == SIM_FAULT_BOOTLOOP)
+        if (s->faults.f[i].kind == SIM_FAULT_BOOTLOOP_UPDATE)
             return s->faults.f[i].value;
     return 0;
 }

@@ -5,6 +5,7 @@
  * also written through to plain files, so it survives simulator restarts:
  *   DIR/cert/<name>   TLS store (AT+CCERTDOWN)
  *   DIR/fs/<name>     module file system (CFSWFILE, CFTRANRX)
+ *   DIR/dl/<name>     what download mode wrote (images, partitions, flags: dl.c)
  *   DIR/sys/<name>    module internals: FOTA state ("fota"), counters ("stats")
  *   DIR/revision      firmware revision, when it differs from the profile's
  * Names are escaped (%XX for anything outside [A-Za-z0-9._-]) so a module path such as
@@ -22,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const area_dir[SIM_AREA_COUNT] = {"cert", "fs", "sys"};
+static const char *const area_dir[SIM_AREA_COUNT] = {"cert", "fs", "dl", "sys"};
 
 static void escape_name(const char *name, char *out, size_t cap)
 {

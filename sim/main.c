@@ -91,6 +91,17 @@ static void usage(FILE *f)
         "                          e.g. as a hard power-cycle command:\n"
         "                          modemsim --ctl /tmp/sim.ctl power-cycle\n"
         "\n"
+        "Download mode (AT!BOOTHOLD, TP1 held at power-on, or a half-written flash)\n"
+        "  --download-mode KIND    sahara: Sierra boot-and-hold, Sahara then Firehose taking\n"
+        "                          CWE/SPK/NVU images (default for Sierra profiles);\n"
+        "                          edl: Qualcomm PBL 05c6:9008 style, a signed programmer\n"
+        "                          then rawprogram/patch (default for the others);\n"
+        "                          qdl: Sierra QDL, 9x30 style\n"
+        "  --dl-max-payload N      Firehose MaxPayloadSizeToTargetInBytes (default 16384)\n"
+        "  --hello-lost-ms N       the one-shot HELLO is lost when the host has not read it\n"
+        "                          N ms after the port appeared (default 1000; 0 = kept)\n"
+        "  --dl-final-ms N         time to write an image before its final ACK (default 0)\n"
+        "\n"
         "Faults and repeatability\n"
         "  --fault SPEC            inject faults (grammar below)\n"
         "  --seed N                seed of every random choice (default 1)\n"
@@ -148,7 +159,9 @@ static bool parse_order(const char *arg, enum sim_order *o)
 enum {
     O_PROFILE = 256, O_LINK, O_BAUD, O_STATE, O_FAULT, O_SEED, O_BOOT, O_REENUM, O_SIMDELAY,
     O_URCDELAY, O_URCORDER, O_PECHO, O_PSPACE, O_PTIMEOUT, O_BUSYPUB, O_BEFOREFAIL, O_RXCHUNK,
-    O_MAXWRITE, O_CMEE, O_LIST, O_HELP, O_CONTROL, O_FSSIZE, O_FOTATIME,
+    O_MAXWRITE, O_CMEE, O_LIST, O_HELP, O_CONTROL, O_DLMODE, O_DLPAYLOAD, O_HELLOLOST,
+    O_DLFINAL,
+    O_FSSIZE, O_FOTATIME,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +186,10 @@ static const struct option long_opts[] = {
     {"cmee", required_argument, NULL, O_CMEE},
     {"list-profiles", no_argument, NULL, O_LIST},
     {"control", required_argument, NULL, O_CONTROL},
+    {"download-mode", required_argument, NULL, O_DLMODE},
+    {"dl-max-payload", required_argument, NULL, O_DLPAYLOAD},
+    {"hello-lost-ms", required_argument, NULL, O_HELLOLOST},
+    {"dl-final-ms", required_argument, NULL, O_DLFINAL},
     {"fs-size", required_argument, NULL, O_FSSIZE},
     {"fota-time-ms", required_argument, NULL, O_FOTATIME},
     {"help", no_argument, NULL, O_HELP},
@@ -195,6 +212,9 @@ static int parse_options(struct sim_opts *o, int argc, char **argv)
     o->rx_chunk = 1500;
     o->max_write = 64;
     o->cmee_default = 2;
+    o->dl_kind = -1;
+    o->dl_max_payload = 16384;
+    o->hello_lost_ms = 1000;
     o->fs_size = 8L << 20;
     o->fota_time_ms = 2000;
     int c;
@@ -272,6 +292,19 @@ static int parse_options(struct sim_opts *o, int argc, char **argv)
             o->cmee_default = (int)v;
             break;
         case O_CONTROL: o->control = optarg; break;
+        case O_DLMODE: ok = sim_dl_parse_kind(optarg, &o->dl_kind); break;
+        case O_DLPAYLOAD:
+            ok = parse_int(optarg, 512, 64 << 20, &v);
+            o->dl_max_payload = (unsigned)v;
+            break;
+        case O_HELLOLOST:
+            ok = parse_int(optarg, 0, 600000, &v);
+            o->hello_lost_ms = (int)v;
+            break;
+        case O_DLFINAL:
+            ok = parse_int(optarg, 0, 600000, &v);
+            o->dl_final_ms = (int)v;
+            break;
         case O_FSSIZE: ok = parse_int(optarg, 1024, 1L << 40, &o->fs_size); break;
         case O_FOTATIME:
             ok = parse_int(optarg, 0, 3600000, &v);
@@ -425,10 +458,10 @@ int main(int argc, char **argv)
     sim_log(s, "profile %s, seed %llu", s->prof->name, (unsigned long long)s->opt.seed);
     if (sim_control_open(s) != 0)
         return 1;
+    sim_fault_start(s); /* before the first boot: the boot-loop fault applies to it */
     sim_dev_start(s);
     if (s->mfd < 0)
         return 1;
-    sim_fault_start(s);
     run(s);
 
     sim_modules_power(s, false);

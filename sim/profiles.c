@@ -195,6 +195,8 @@ static const struct sim_profile sim_profiles[] = {
         .sierra_carrier = "SIERRA",
         .sierra_config = "SIERRA_000.057_000",
         .sierra_subpri = "001",
+        /* RC76xx images carry product "9X07" (SWI9X07H, seed 004's package) */
+        .dl_product = "9X07",
     },
 };
 

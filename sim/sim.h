@@ -211,6 +211,8 @@ struct sim_profile {
     const struct sim_test_answer *tests; /* overrides of the command tables' test answers */
     /* Sierra AT!IMPREF? fields (seed 002) */
     const char *sierra_fw, *sierra_carrier, *sierra_config, *sierra_subpri;
+    /* Download mode: CWE product type its images must carry ("9X07"), NULL = none */
+    const char *dl_product;
     const struct sim_revision *revisions; /* other revisions it can run, {NULL} ended */
 };
 
@@ -256,6 +258,10 @@ struct sim_opts {
     long fs_size;             /* bytes of the FOTA file system (SIM7000 CFS, SIM7600 F:) */
     int fota_time_ms;         /* duration of a firmware update inside the module */
     const char *control;      /* --control FIFO: test-bench commands (control.c) */
+    int dl_kind;              /* --download-mode: enum sim_dl_kind, -1 = profile's */
+    unsigned dl_max_payload;  /* --dl-max-payload: Firehose MaxPayloadSizeToTargetInBytes */
+    int hello_lost_ms;        /* --hello-lost-ms: unread HELLO discarded after this (0 never) */
+    int dl_final_ms;          /* --dl-final-ms: time to "write flash" before the final ACK */
     bool verbose;
 };
 
@@ -264,7 +270,8 @@ struct sim_opts {
  */
 enum sim_area {
     SIM_AREA_CERT, /* TLS store: AT+CCERTDOWN (S1 §10) */
-    SIM_AREA_FS,   /* module file system (CFTRANRX, CFSWFILE, ...) */
+    SIM_AREA_FS,   /* module file system (FOTA engineer: CFTRANRX, CFSWFILE, ...) */
+    SIM_AREA_DL,   /* what download mode wrote: images, partitions, flags (dl.c) */
     SIM_AREA_SYS,  /* module internals that survive power loss (FOTA state, counters) */
     SIM_AREA_COUNT
 };
@@ -306,10 +313,12 @@ enum sim_fault_kind {
     SIM_FAULT_DROP_RX, SIM_FAULT_DROP_TX, SIM_FAULT_CORRUPT_RX, SIM_FAULT_CORRUPT_TX,
     SIM_FAULT_URC_DELAY, SIM_FAULT_URC_DROP,
     SIM_FAULT_BROKER_DROP, SIM_FAULT_POWER_CUT, SIM_FAULT_NONET, SIM_FAULT_PING,
-    SIM_FAULT_BOOTLOOP, /* value: reset period in ms (cmd_fota.c) */
+    SIM_FAULT_BOOTLOOP, /* AT firmware crashes after value ms, off value2 ms (dl.c) */
+    SIM_FAULT_BOOTLOOP_UPDATE, /* value: reset period in ms after an update (cmd_fota.c) */
 };
 enum sim_trigger {
     SIM_TRIG_NONE, SIM_TRIG_STEP, SIM_TRIG_TIME, SIM_TRIG_CONNECTED,
+    SIM_TRIG_PACKET, /* the N-th host packet in download mode (dl.c) */
     SIM_TRIG_DATA,   /* file data bytes received (cmd_fs.c) */
     SIM_TRIG_UPDATE, /* firmware update percent (cmd_fota.c) */
 };
@@ -317,7 +326,9 @@ struct sim_fault {
     enum sim_fault_kind kind;
     double rate;         /* byte faults */
     char name[16];       /* URC faults: completion name (CONNECT, PUB, ...) */
-    long value;          /* urc-delay ms; urc-drop occurrence (0 = all); ping err */
+    long value;          /* urc-delay ms; urc-drop occurrence (0 = all); ping err;
+                            bootloop: up ms */
+    long value2;         /* bootloop: down ms */
     enum sim_trigger trig;
     long at;             /* step number, or ms */
     long seen;           /* occurrences counted so far (urc-drop) */
@@ -669,6 +680,13 @@ struct sim {
     struct sim_at at;
     struct sim_mqtt *mqtt_list; /* every open broker connection */
 
+    /* download mode (dl.c) */
+    const struct sim_target *target; /* answers the pty while boot_mode is DOWNLOAD */
+    uint64_t dl_packets;             /* host packets received in download mode since start */
+    bool bootloop;                   /* --fault bootloop: the AT firmware keeps crashing */
+    int bootloop_up_ms, bootloop_down_ms;
+    int next_reenum_ms;              /* >= 0: off time of the next reset (then default) */
+
     /* RAM state of the features */
     struct sim_net net;
     struct sim_ssl_ctx ssl[SIM_NSSLCTX];
@@ -702,6 +720,30 @@ int sim_control_send(const char *path, int argc, char **argv); /* client: exit c
  * modules' power_on hooks; resets (AT+CRESET) do not. */
 void sim_dev_power_off(struct sim *s);
 void sim_dev_power_on(struct sim *s, int delay_ms);
+
+/* ------------------------------------------------------------------------------------
+ * Download mode (dl.c, dl_sahara.c, dl_firehose.c, dl_qdl.c): the targets behind
+ * AT!BOOTHOLD, TP1 held at power-on, or a half-written flash.
+ *   sahara  Sierra boot-and-hold (RC76xx): HELLO once at enumeration, 0xFF00 switch to a
+ *           Firehose that takes CWE/SPK/NVU images as spkg.cwe
+ *   edl     Qualcomm PBL EDL (05c6:9008 style): Sahara mode 0 loads a programmer, then
+ *           Firehose with rawprogram/patch
+ *   qdl     Sierra QDL (9x30 style): SDP, HELLO v6, ufopen/ufwrite/ufclose
+ */
+enum sim_dl_kind { SIM_DL_SAHARA = 0, SIM_DL_EDL, SIM_DL_QDL };
+bool sim_dl_parse_kind(const char *name, int *kind);
+/* This power-on boots download mode whatever TP1 says: the flash holds a half-written
+ * image (a power cut during flashing), so the application firmware cannot start. */
+bool sim_dl_boot_download(struct sim *s);
+/* The target for this boot (by --download-mode or the profile). */
+const struct sim_target *sim_dl_target(struct sim *s);
+/* Leaving download mode (reset or power loss): persist counters, stop timers. */
+void sim_dl_power_off(struct sim *s);
+/* The bootloop fault: true when this AT boot will crash (the caller keeps it silent and
+ * the module resets after bootloop_up_ms, off for bootloop_down_ms). */
+bool sim_dl_bootloop_boot(struct sim *s);
+/* Firmware and preference values after flashing (AT!IMPREF?), "" when never flashed. */
+void sim_dl_impref(struct sim *s, char *fw, char *carrier, char *config, size_t cap);
 
 /* Helpers shared by feature files. */
 bool sim_sim_ready(struct sim *s);

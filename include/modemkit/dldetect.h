@@ -9,7 +9,8 @@
  * This detector:
  *   - classifies every byte received, whatever probe provoked it: a Sahara packet (cmd
  *     1..0x14 whose length field is that command's size, HELLO = 0x30), an HDLC frame
- *     (0x7E-terminated, CRC-16/X-25 correct) or Firehose XML ("<?xml" or "<data");
+ *     (0x7E-terminated, CRC-16/X-25 correct), Firehose XML ("<?xml" or "<data") or, when
+ *     the AT probe is configured, an AT answer ("\r\nOK\r\n" / "\r\nERROR");
  *   - keeps every byte: the session started after detection reads them from
  *     mk_dldetect_bytes() first (from result.offset on), so the HELLO is not lost;
  *   - listens first (libqmi's warning: writing first can make the 0xFF00 switch fail
@@ -44,6 +45,7 @@ enum mk_dl_proto {
     MK_DL_PROTO_SAHARA,
     MK_DL_PROTO_QDL, /* HDLC-framed: DLOAD / Sierra QDL (and DIAG replies) */
     MK_DL_PROTO_FIREHOSE,
+    MK_DL_PROTO_AT, /* an AT command port answered OK/ERROR: normal (application) mode */
 };
 
 enum mk_dl_target {
@@ -54,6 +56,8 @@ enum mk_dl_target {
     MK_DL_TARGET_FIREHOSE,        /* a Firehose programmer is already running */
     MK_DL_TARGET_QDL,             /* Sierra QDL / DMSS DLOAD (9x15, 9x30 families) */
     MK_DL_TARGET_DIAG,            /* a DIAG port: the module is in application mode */
+    MK_DL_TARGET_AT,              /* an AT port (only with the AT probe): application mode;
+                                     AT!BOOTHOLD puts a Sierra module into download mode */
 };
 
 enum mk_dl_probe {
@@ -61,6 +65,9 @@ enum mk_dl_probe {
     MK_DL_PROBE_FIREHOSE_NOP,     /* <?xml ...?><data><nop /></data> (edl) */
     MK_DL_PROBE_SAHARA_HELLO_RSP, /* HELLO_RSP v2, compatible 1, mode 0 (qdl) */
     MK_DL_PROBE_BYTE,             /* one 0x00 byte (QFirehose pokes a single byte) */
+    MK_DL_PROBE_AT,               /* "AT\r": an AT port answers OK; a Sahara target takes it
+                                     as an unknown packet and sends a fresh HELLO (as it did
+                                     for the SDP frame, seed 004) */
 };
 
 #define MK_DL_MAX_PROBES 8

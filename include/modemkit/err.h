@@ -94,6 +94,7 @@ enum mk_err {
     MK_E_PORT_HELD = 159,       /* another process (ModemManager) holds the port */
     MK_E_NO_DRIVER = 160,       /* USB device present but no serial driver bound */
     MK_E_FLASH_VERSION = 161,   /* version unchanged after flashing */
+    MK_E_FLASH_NOT_BACK = 162,  /* module did not come back in normal mode after flashing */
 
     /* agent */
     MK_E_CONFIG = 200,          /* configuration file error */

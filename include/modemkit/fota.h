@@ -48,7 +48,7 @@ extern "C" {
 /* ---------------------------------------------------------------------------------- */
 /* ustar archives                                                                      */
 
-#define MK_TAR_BLOCK 512u
+#define MK_TAR_BLOCK    512u
 #define MK_TAR_NAME_CAP 101u /* ustar name field (100) + NUL; prefix field not used */
 
 struct mk_tar_entry {
@@ -91,19 +91,19 @@ enum mk_fota_method {
 #define MK_FOTA_POST_HARD_POWER_CYCLE 0x1u /* "hard-power-cycle": seed 002, RC76xx R9.0 */
 
 #define MK_FOTA_MODEL_CAP 64u
-#define MK_FOTA_REV_CAP 128u
-#define MK_FOTA_URL_CAP 256u
+#define MK_FOTA_REV_CAP   128u
+#define MK_FOTA_URL_CAP   256u
 
 struct mk_fota_manifest {
-    char model[MK_FOTA_MODEL_CAP];   /* e.g. "SIM7600SA" (a leading "SIMCOM_" is ignored) */
-    char source[MK_FOTA_REV_CAP];    /* exact AT+CGMR revision the delta applies to */
-    char target[MK_FOTA_REV_CAP];    /* revision the module must report afterwards */
+    char model[MK_FOTA_MODEL_CAP]; /* e.g. "SIM7600SA" (a leading "SIMCOM_" is ignored) */
+    char source[MK_FOTA_REV_CAP];  /* exact AT+CGMR revision the delta applies to */
+    char target[MK_FOTA_REV_CAP];  /* revision the module must report afterwards */
     enum mk_fota_method method;
     char delta_name[MK_TAR_NAME_CAP]; /* member of the archive holding the delta */
     uint64_t delta_size;
     uint8_t delta_sha256[MK_SHA256_LEN];
-    uint32_t post;                   /* MK_FOTA_POST_* */
-    char url[MK_FOTA_URL_CAP];       /* "" or where the module may fetch the delta */
+    uint32_t post;             /* MK_FOTA_POST_* */
+    char url[MK_FOTA_URL_CAP]; /* "" or where the module may fetch the delta */
 };
 
 #define MK_FOTA_MANIFEST_FORMAT "modemkit-fota/1"
@@ -152,11 +152,11 @@ struct mk_fota_reader {
 struct mk_fota_pkg {
     const struct mk_fota_reader *rd;
     struct mk_fota_manifest man;
-    const char *man_text;  /* the manifest's exact bytes, in the caller's buffer */
+    const char *man_text; /* the manifest's exact bytes, in the caller's buffer */
     size_t man_len;
     bool has_sig;
     uint8_t sig[MK_FOTA_SIG_LEN];
-    uint64_t delta_off;    /* where the delta's bytes start in the package */
+    uint64_t delta_off;        /* where the delta's bytes start in the package */
     uint8_t id[MK_SHA256_LEN]; /* SHA-256 of the whole package file: the job identity */
     char id_hex[2 * MK_SHA256_LEN + 1];
 };
@@ -172,8 +172,8 @@ struct mk_fota_pkg {
  * MK_E_NOSPC (manifest larger than man_cap-1), reader errors. why explains (may be NULL).
  */
 enum mk_err mk_fota_pkg_open(struct mk_fota_pkg *pkg, const struct mk_fota_reader *rd,
-                             char *man_buf, size_t man_cap, uint8_t *work, size_t cap,
-                             char *why, size_t why_cap);
+                             char *man_buf, size_t man_cap, uint8_t *work, size_t cap, char *why,
+                             size_t why_cap);
 
 /*
  * Hashes the delta member and compares size and SHA-256 with the manifest.
@@ -191,30 +191,30 @@ typedef enum mk_err (*mk_fota_verify_fn)(void *ctx, const uint8_t *msg, size_t l
 /* Journal                                                                             */
 
 enum mk_fota_state { /* LwM2M /5 resource 3 */
-    MK_FOTA_STATE_IDLE = 0,
-    MK_FOTA_STATE_DOWNLOADING = 1,
-    MK_FOTA_STATE_DOWNLOADED = 2,
-    MK_FOTA_STATE_UPDATING = 3,
+                     MK_FOTA_STATE_IDLE = 0,
+                     MK_FOTA_STATE_DOWNLOADING = 1,
+                     MK_FOTA_STATE_DOWNLOADED = 2,
+                     MK_FOTA_STATE_UPDATING = 3,
 };
 
 enum mk_fota_result { /* LwM2M /5 resource 5 */
-    MK_FOTA_RES_INITIAL = 0,
-    MK_FOTA_RES_SUCCESS = 1,
-    MK_FOTA_RES_NO_FLASH = 2,
-    MK_FOTA_RES_NO_RAM = 3,
-    MK_FOTA_RES_CONN_LOST = 4,
-    MK_FOTA_RES_INTEGRITY = 5,
-    MK_FOTA_RES_UNSUPPORTED_PKG = 6,
-    MK_FOTA_RES_INVALID_URI = 7,
-    MK_FOTA_RES_FAILED = 8,
-    MK_FOTA_RES_UNSUPPORTED_PROTO = 9,
-    MK_FOTA_RES_CANCELLED = 10,
-    MK_FOTA_RES_DEFERRED = 11,
+                      MK_FOTA_RES_INITIAL = 0,
+                      MK_FOTA_RES_SUCCESS = 1,
+                      MK_FOTA_RES_NO_FLASH = 2,
+                      MK_FOTA_RES_NO_RAM = 3,
+                      MK_FOTA_RES_CONN_LOST = 4,
+                      MK_FOTA_RES_INTEGRITY = 5,
+                      MK_FOTA_RES_UNSUPPORTED_PKG = 6,
+                      MK_FOTA_RES_INVALID_URI = 7,
+                      MK_FOTA_RES_FAILED = 8,
+                      MK_FOTA_RES_UNSUPPORTED_PROTO = 9,
+                      MK_FOTA_RES_CANCELLED = 10,
+                      MK_FOTA_RES_DEFERRED = 11,
 };
 
 #define MK_FOTA_JOURNAL_FORMAT "modemkit-fota-journal/1"
-#define MK_FOTA_MSG_CAP 320u
-#define MK_FOTA_PATH_CAP 256u
+#define MK_FOTA_MSG_CAP        320u
+#define MK_FOTA_PATH_CAP       256u
 
 /*
  * One job's record. It is written (atomically, by the store) at every state change and
@@ -224,7 +224,7 @@ enum mk_fota_result { /* LwM2M /5 resource 5 */
  */
 struct mk_fota_journal {
     char package[2 * MK_SHA256_LEN + 1]; /* package identity (hex SHA-256 of the file) */
-    char path[MK_FOTA_PATH_CAP];          /* where the package was (host), or "" */
+    char path[MK_FOTA_PATH_CAP];         /* where the package was (host), or "" */
     char model[MK_FOTA_MODEL_CAP];
     char source[MK_FOTA_REV_CAP];
     char target[MK_FOTA_REV_CAP];
@@ -232,14 +232,14 @@ struct mk_fota_journal {
     uint64_t delta_size;
     enum mk_fota_state state;
     enum mk_fota_result result;
-    bool final;          /* the job is over; result and err are its outcome */
-    uint64_t offset;     /* delta bytes the module confirmed (last write that said OK) */
-    bool apply_sent;     /* the apply command may have reached the module */
+    bool final;           /* the job is over; result and err are its outcome */
+    uint64_t offset;      /* delta bytes the module confirmed (last write that said OK) */
+    bool apply_sent;      /* the apply command may have reached the module */
     uint32_t apply_count; /* apply commands the host sent, over all sessions */
-    uint32_t sessions;   /* runs of this job: 1 + resumes */
-    bool power_cycled;   /* the hard power-cycle command was run */
-    bool reported;       /* the final result was shown to the user (modemctl fota status) */
-    enum mk_err err;     /* final error (MK_OK on success) */
+    uint32_t sessions;    /* runs of this job: 1 + resumes */
+    bool power_cycled;    /* the hard power-cycle command was run */
+    bool reported;        /* the final result was shown to the user (modemctl fota status) */
+    enum mk_err err;      /* final error (MK_OK on success) */
     char message[MK_FOTA_MSG_CAP];
 };
 
@@ -277,13 +277,13 @@ struct mk_fota_store {
  * port went away, MK_E_AT_* when the module refused). Optional members may be NULL.
  */
 struct mk_fota_target_ops {
-    const char *name;            /* "cfota" */
+    const char *name; /* "cfota" */
     enum mk_fota_method method;
-    const char *file;            /* where the delta goes on the module, e.g. "/fota/update.zip" */
-    const char *apply_text;      /* the apply command, for messages: "AT+CFOTA=1" */
-    size_t max_chunk;            /* largest write the module accepts in one command */
-    enum mk_err (*begin)(struct mk_at_chan *ch);  /* open the file system (AT+CFSINIT) */
-    enum mk_err (*end)(struct mk_at_chan *ch);    /* close it (AT+CFSTERM) */
+    const char *file;       /* where the delta goes on the module, e.g. "/fota/update.zip" */
+    const char *apply_text; /* the apply command, for messages: "AT+CFOTA=1" */
+    size_t max_chunk;       /* largest write the module accepts in one command */
+    enum mk_err (*begin)(struct mk_at_chan *ch); /* open the file system (AT+CFSINIT) */
+    enum mk_err (*end)(struct mk_at_chan *ch);   /* close it (AT+CFSTERM) */
     enum mk_err (*free_space)(struct mk_at_chan *ch, uint64_t *bytes);
     /* size of the delta file on the module; MK_E_NOENT when there is none */
     enum mk_err (*file_size)(struct mk_at_chan *ch, uint64_t *size);
@@ -327,7 +327,7 @@ enum mk_fota_ev_kind {
 
 struct mk_fota_event {
     enum mk_fota_ev_kind kind;
-    const char *text;  /* phase name or note; valid during the callback */
+    const char *text; /* phase name or note; valid during the callback */
     uint64_t done, total;
     int percent;
 };
@@ -354,7 +354,7 @@ struct mk_fota_config {
     struct mk_at_chan *chan;
     const struct mk_fota_store *store;
     const struct mk_fota_hooks *hooks;
-    uint8_t *buf;               /* work buffer, >= MK_FOTA_BUF_MIN; also the chunk size cap */
+    uint8_t *buf; /* work buffer, >= MK_FOTA_BUF_MIN; also the chunk size cap */
     size_t buf_cap;
     const char *package_path;   /* stored in the journal (for resume by path), may be NULL */
     bool require_signature;     /* refuse unsigned packages (needs hooks->verify_sig) */
@@ -367,15 +367,15 @@ struct mk_fota_config {
 
 /* Statistics of one run, for the caller's report. */
 struct mk_fota_stats {
-    bool resumed;             /* a journal of an unfinished job was continued */
-    uint64_t resumed_from;    /* module offset the transfer continued from */
-    uint64_t bytes_sent;      /* delta bytes written to the module in this run */
+    bool resumed;          /* a journal of an unfinished job was continued */
+    uint64_t resumed_from; /* module offset the transfer continued from */
+    uint64_t bytes_sent;   /* delta bytes written to the module in this run */
     uint32_t chunks_sent;
-    uint32_t applies_sent;    /* apply commands sent in this run */
-    uint32_t reconnects;      /* port reopened after a hang-up in this run */
-    uint32_t power_cycles;    /* hard power cycles run in this run */
-    bool already;             /* the module already ran the target revision */
-    bool fetched;             /* the module fetched the delta from the URL */
+    uint32_t applies_sent; /* apply commands sent in this run */
+    uint32_t reconnects;   /* port reopened after a hang-up in this run */
+    uint32_t power_cycles; /* hard power cycles run in this run */
+    bool already;          /* the module already ran the target revision */
+    bool fetched;          /* the module fetched the delta from the URL */
 };
 
 #define MK_FOTA_MAX_URCS 48
@@ -387,17 +387,17 @@ struct mk_fota_job {
     const struct mk_fota_target_ops *ops;
     struct mk_fota_journal journal;
     struct mk_fota_stats stats;
-    struct mk_modem_id id;        /* the module as last identified */
-    char msg[MK_FOTA_MSG_CAP];    /* outcome in words: what was expected, what was found */
+    struct mk_modem_id id;     /* the module as last identified */
+    char msg[MK_FOTA_MSG_CAP]; /* outcome in words: what was expected, what was found */
     /* private */
     bool fresh;
-    int upd_event;                /* last MK_FOTA_URC_* seen */
+    int upd_event; /* last MK_FOTA_URC_* seen */
     int upd_percent;
     bool urc_activity;
-    uint64_t module_size;         /* last size of the module's copy */
+    uint64_t module_size; /* last size of the module's copy */
     struct mk_at_urc urcs[MK_FOTA_MAX_URCS];
     size_t n_urcs;
-    char jtext[2048];             /* journal encoding buffer */
+    char jtext[2048]; /* journal encoding buffer */
 };
 
 /*

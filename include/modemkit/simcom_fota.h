@@ -29,8 +29,8 @@
 extern "C" {
 #endif
 
-#define MK_SIMCOM_CFOTA_FILE "/fota/update.zip"
-#define MK_SIMCOM_CDELTA_FILE "F:/update.zip"
+#define MK_SIMCOM_CFOTA_FILE   "/fota/update.zip"
+#define MK_SIMCOM_CDELTA_FILE  "F:/update.zip"
 #define MK_SIMCOM_CDELTA_CHUNK 32768u /* per AT+CFTRANRX: resume granularity vs overhead */
 
 /* The operations of a method, or NULL for MK_FOTA_METHOD_NONE. Static, never freed. */

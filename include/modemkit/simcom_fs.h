@@ -33,10 +33,10 @@ extern "C" {
 
 /* ---- SIM7000/SIM7070: AT+CFS* ---- */
 
-#define MK_SIMCOM_CFS_MAX_WRITE 10240u   /* AT+CFSWFILE <size> upper bound (S5 §15) */
+#define MK_SIMCOM_CFS_MAX_WRITE    10240u /* AT+CFSWFILE <size> upper bound (S5 §15) */
 #define MK_SIMCOM_CFS_MAX_INPUT_MS 10000u /* AT+CFSWFILE <input_time> upper bound */
 #define MK_SIMCOM_CFS_MIN_INPUT_MS 100u
-#define MK_SIMCOM_CFS_NAME_MAX 50u       /* file name length (S5; SIM7070 allows 230) */
+#define MK_SIMCOM_CFS_NAME_MAX     50u /* file name length (S5; SIM7070 allows 230) */
 
 /*
  * "/fota/update.zip" or "fota/update.zip" → index 1 and a pointer to "update.zip" inside
@@ -74,8 +74,7 @@ enum mk_err mk_simcom_cfs_read(struct mk_at_chan *ch, int index, const char *nam
 
 /* AT+CFSGFIS=<index>,"<name>" → size. MK_E_NOENT when the module answers ERROR (no
  * such file). */
-enum mk_err mk_simcom_cfs_size(struct mk_at_chan *ch, int index, const char *name,
-                               uint64_t *size);
+enum mk_err mk_simcom_cfs_size(struct mk_at_chan *ch, int index, const char *name, uint64_t *size);
 
 /* AT+CFSGFRS? → free bytes. */
 enum mk_err mk_simcom_cfs_free(struct mk_at_chan *ch, uint64_t *bytes);
@@ -107,7 +106,7 @@ enum mk_err mk_simcom_fs_split(const char *path, char *drive, char *dir, size_t 
                                const char **name);
 
 /*
- * AT+CFTRANRX="<path>",<len> (S1 §20) → ">" → len bytes → OK. With location != 
+ * AT+CFTRANRX="<path>",<len> (S1 §20) → ">" → len bytes → OK. With location !=
  * MK_SIMCOM_FS_NEW the data is written at that offset of an existing file:
  * AT+CFTRANRX="<path>",<len>,100,<location> (the third field is reserved and sent as
  * 100). UNVERIFIED: S1 documents only the first form; the offset form is the one public
@@ -144,13 +143,11 @@ enum mk_err mk_simcom_fs_mem(struct mk_at_chan *ch, char drive, uint64_t *total,
 
 /* AT+FSCD=<dir>, AT+FSLS: calls cb for each sub-directory and file name. */
 enum mk_err mk_simcom_fs_list(struct mk_at_chan *ch, const char *dir,
-                              void (*cb)(void *user, const char *name, bool is_dir),
-                              void *user);
+                              void (*cb)(void *user, const char *name, bool is_dir), void *user);
 
 /* Parsers (pure, for tests): "+FSMEM: C:(11348480,2441216),F:(...)" and
  * "+FSATTRI: 1024,2024/01/01 00:00:00". */
-enum mk_err mk_simcom_fs_parse_mem(const char *text, char drive, uint64_t *total,
-                                   uint64_t *used);
+enum mk_err mk_simcom_fs_parse_mem(const char *text, char drive, uint64_t *total, uint64_t *used);
 enum mk_err mk_simcom_fs_parse_attri(const char *text, uint64_t *size);
 
 #ifdef __cplusplus

@@ -78,6 +78,7 @@ static const struct mk_err_entry mk_err_table[] = {
     MK_ERR(MK_E_PORT_HELD, "port held by another process"),
     MK_ERR(MK_E_NO_DRIVER, "no serial driver bound to the device"),
     MK_ERR(MK_E_FLASH_VERSION, "version unchanged after flashing"),
+    MK_ERR(MK_E_FLASH_NOT_BACK, "module did not come back after flashing"),
 
     MK_ERR(MK_E_CONFIG, "configuration error"),
     MK_ERR(MK_E_QUEUE_FULL, "queue full"),

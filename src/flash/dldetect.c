@@ -187,6 +187,17 @@ enum mk_step mk_dldetect_classify(const uint8_t *buf, size_t len, uint16_t usb_v
         return MK_DONE;
     memset(r, 0, sizeof *r);
 
+    /* An AT port (answering the AT probe, or talking by itself): "\r\nOK\r" with ATV1.
+     * No download protocol produces these bytes. */
+    bool pa = false;
+    size_t ok = dd_find(buf, len, "\nOK\r", &pa), er = dd_find(buf, len, "\nERROR", &pa);
+    if (ok < len || er < len) {
+        r->proto = MK_DL_PROTO_AT;
+        r->target = MK_DL_TARGET_AT;
+        r->offset = ok < er ? ok : er;
+        return MK_DONE;
+    }
+
     /* A HELLO after some noise (e.g. a stray byte before it). */
     for (size_t k = 1; k < len; k++) {
         size_t m = len - k < sizeof dd_hello_hdr ? len - k : sizeof dd_hello_hdr;
@@ -231,6 +242,11 @@ static bool dd_make_probe(struct mk_dldetect *d, enum mk_dl_probe probe)
     case MK_DL_PROBE_BYTE:
         d->probe[0] = 0x00;
         d->probe_len = 1;
+        err = MK_OK;
+        break;
+    case MK_DL_PROBE_AT:
+        memcpy(d->probe, "AT\r", 3);
+        d->probe_len = 3;
         err = MK_OK;
         break;
     }
@@ -330,6 +346,8 @@ const char *mk_dl_proto_name(enum mk_dl_proto p)
         return "qdl";
     case MK_DL_PROTO_FIREHOSE:
         return "firehose";
+    case MK_DL_PROTO_AT:
+        return "at";
     case MK_DL_PROTO_NONE:
         break;
     }
@@ -351,6 +369,8 @@ const char *mk_dl_target_name(enum mk_dl_target t)
         return "QDL/DLOAD download mode";
     case MK_DL_TARGET_DIAG:
         return "DIAG port (application mode)";
+    case MK_DL_TARGET_AT:
+        return "AT port (application mode)";
     case MK_DL_TARGET_UNKNOWN:
         break;
     }
@@ -368,6 +388,8 @@ const char *mk_dl_probe_name(enum mk_dl_probe p)
         return "Sahara HELLO_RSP";
     case MK_DL_PROBE_BYTE:
         return "single byte";
+    case MK_DL_PROBE_AT:
+        return "AT";
     }
     return "?";
 }
@@ -400,6 +422,9 @@ static const char *dd_meaning(enum mk_dl_target t)
         return "QDL/DLOAD download mode (Sierra 9x15/9x30 families)";
     case MK_DL_TARGET_DIAG:
         return "this is a DIAG port: the module is in application mode, not in download mode";
+    case MK_DL_TARGET_AT:
+        return "this is an AT port: the module runs its application firmware (AT!BOOTHOLD "
+               "puts a Sierra module into download mode)";
     case MK_DL_TARGET_UNKNOWN:
         break;
     }
@@ -454,6 +479,8 @@ enum mk_err mk_dldetect_describe(const struct mk_dldetect *d, char *buf, size_t 
     } else if (r->proto == MK_DL_PROTO_QDL) {
         mk_sb_puts(&sb, "HDLC frame ");
         dd_put_hex(&sb, r->hdlc, r->hdlc_len);
+    } else if (r->proto == MK_DL_PROTO_AT) {
+        mk_sb_puts(&sb, "AT answer");
     } else {
         mk_sb_puts(&sb, "Firehose XML");
     }

@@ -20,13 +20,13 @@
 #include "modemkit/fota.h"
 #include "modemkit/simcom_fota.h"
 
-#define MK_FOTA_LINK_RETRIES 3   /* sessions restarted after a hang-up, per run */
-#define MK_FOTA_MAX_APPLIES 3    /* apply commands for one job before giving up */
-#define MK_FOTA_BOOTLOOP_RESETS 5 /* resets without an AT answer that make a boot loop */
-#define MK_FOTA_MAX_CYCLES 2     /* power cycles per wait */
-#define MK_FOTA_PROBE_MS 2000u   /* quiet time before "AT" is tried on an open port */
-#define MK_FOTA_NO_REBOOT_MS 60000u /* apply OK but no reset after this: ask the module */
-#define MK_FOTA_TAIL 64u         /* bytes read back from the module's copy on resume */
+#define MK_FOTA_LINK_RETRIES    3      /* sessions restarted after a hang-up, per run */
+#define MK_FOTA_MAX_APPLIES     3      /* apply commands for one job before giving up */
+#define MK_FOTA_BOOTLOOP_RESETS 5      /* resets without an AT answer that make a boot loop */
+#define MK_FOTA_MAX_CYCLES      2      /* power cycles per wait */
+#define MK_FOTA_PROBE_MS        2000u  /* quiet time before "AT" is tried on an open port */
+#define MK_FOTA_NO_REBOOT_MS    60000u /* apply OK but no reset after this: ask the module */
+#define MK_FOTA_TAIL            64u    /* bytes read back from the module's copy on resume */
 
 static bool mk_fota_link_err(enum mk_err e)
 {
@@ -169,8 +169,9 @@ static void mk_fota_on_urc(void *user, const char *line, size_t len)
     } else if (kind == MK_FOTA_URC_START) {
         mk_fota_event(job, MK_FOTA_EV_NOTE, "the module started updating", 0, 0, 0);
     } else if (kind == MK_FOTA_URC_SUCCESS) {
+        if (job->upd_percent < 100)
+            mk_fota_event(job, MK_FOTA_EV_UPDATE, "updating", 0, 0, 100);
         job->upd_percent = 100;
-        mk_fota_event(job, MK_FOTA_EV_UPDATE, "updating", 0, 0, 100);
         mk_fota_event(job, MK_FOTA_EV_NOTE, "the module reports the update succeeded", 0, 0, 0);
     } else if (kind == MK_FOTA_URC_FAILED) {
         mk_fota_event(job, MK_FOTA_EV_NOTE, "the module reports the update failed", 0, 0, 0);
@@ -242,8 +243,9 @@ static enum mk_err mk_fota_wait_back(struct mk_fota_job *job, bool expect_reboot
         }
         if (silent_resets >= MK_FOTA_BOOTLOOP_RESETS) {
             if (!h->power_cycle || cycles >= MK_FOTA_MAX_CYCLES) {
-                mk_fota_msg(job, "the module is in a boot loop: it keeps resetting without "
-                                 "answering AT commands",
+                mk_fota_msg(job,
+                            "the module is in a boot loop: it keeps resetting without "
+                            "answering AT commands",
                             h->power_cycle ? " even after a hard power cycle"
                                            : "; configure a power-cycle command",
                             NULL, NULL);
@@ -269,8 +271,9 @@ static enum mk_err mk_fota_wait_back(struct mk_fota_job *job, bool expect_reboot
                 deadline = mk_fota_now(job) + job->cfg.reboot_timeout_ms;
                 continue;
             }
-            mk_fota_msg(job, "the module did not come back (no AT answer within the reboot "
-                             "timeout)",
+            mk_fota_msg(job,
+                        "the module did not come back (no AT answer within the reboot "
+                        "timeout)",
                         h->power_cycle ? " even after a hard power cycle"
                                        : "; a power-cycle command would be tried if configured",
                         NULL, NULL);
@@ -332,8 +335,8 @@ static enum mk_err mk_fota_check_module(struct mk_fota_job *job)
     if (want != m->method) {
         mk_fota_msg(job, "the package's method ", mk_fota_method_name(m->method),
                     " does not work on ", id->model);
-        mk_fota_msg_add(job, want == MK_FOTA_METHOD_NONE ? " (no AT FOTA method known)"
-                                                         : "; it takes ");
+        mk_fota_msg_add(job,
+                        want == MK_FOTA_METHOD_NONE ? " (no AT FOTA method known)" : "; it takes ");
         if (want != MK_FOTA_METHOD_NONE)
             mk_fota_msg_add(job, mk_fota_method_name(want));
         return MK_E_FOTA_MODEL;
@@ -353,8 +356,7 @@ static enum mk_err mk_fota_check_module(struct mk_fota_job *job)
 
 /* ---- transfer ---- */
 
-static enum mk_err mk_fota_pkg_read(struct mk_fota_job *job, uint64_t off, uint8_t *buf,
-                                    size_t n)
+static enum mk_err mk_fota_pkg_read(struct mk_fota_job *job, uint64_t off, uint8_t *buf, size_t n)
 {
     const struct mk_fota_reader *rd = job->pkg->rd;
     return rd->read(rd->ctx, job->pkg->delta_off + off, buf, n);
@@ -400,7 +402,7 @@ static enum mk_err mk_fota_fetch(struct mk_fota_job *job)
     if (status >= 0)
         mk_fota_msg_add(job, mk_fota_num(num, status));
     mk_fota_msg_add(job, ")");
-    return MK_E_NET;
+    return MK_E_FOTA_FAILED;
 }
 
 static enum mk_err mk_fota_transfer(struct mk_fota_job *job)
@@ -420,8 +422,10 @@ static enum mk_err mk_fota_transfer(struct mk_fota_job *job)
         if (e == MK_OK)
             resume = have;
         else if (e == MK_E_CRC)
-            mk_fota_note(job, "the module's copy of the delta does not end with the delta's "
-                              "bytes; starting the transfer over", NULL, NULL);
+            mk_fota_note(job,
+                         "the module's copy of the delta does not end with the delta's "
+                         "bytes; starting the transfer over",
+                         NULL, NULL);
         else
             return e;
     } else if (exists && have > 0) {
@@ -471,8 +475,8 @@ static enum mk_err mk_fota_transfer(struct mk_fota_job *job)
             e = ops->write(ch, off, job->cfg.buf, n, job->cfg.line_rate_bps);
             if (e != MK_OK) {
                 if (!mk_fota_link_err(e))
-                    mk_fota_msg(job, "the module refused a chunk of the delta (",
-                                mk_strerror(e), ")", NULL);
+                    mk_fota_msg(job, "the module refused a chunk of the delta (", mk_strerror(e),
+                                ")", NULL);
                 return e;
             }
             off += n;
@@ -582,13 +586,14 @@ static enum mk_err mk_fota_verify(struct mk_fota_job *job)
         const char *rev = job->id.revision;
         if (strcmp(rev, m->target) == 0) {
             if (st == 7)
-                mk_fota_note(job, "the module's update status says failed (7) but it runs the "
-                                  "target revision; the revision counts", NULL, NULL);
+                mk_fota_note(job,
+                             "the module's update status says failed (7) but it runs the "
+                             "target revision; the revision counts",
+                             NULL, NULL);
             return mk_fota_post(job);
         }
         if (strcmp(rev, m->source) != 0) {
-            mk_fota_msg(job, "after the update the module reports ", rev, "; expected ",
-                        m->target);
+            mk_fota_msg(job, "after the update the module reports ", rev, "; expected ", m->target);
             return MK_E_FOTA_VERSION;
         }
         if (st >= 1 && st <= 5 && round < 4) {
@@ -603,8 +608,8 @@ static enum mk_err mk_fota_verify(struct mk_fota_job *job)
             return MK_E_FOTA_FAILED;
         }
         if (st == 6) {
-            mk_fota_msg(job, "the module reports success (AT+CFOTA? 6) but still runs ",
-                        m->source, "; expected ", m->target);
+            mk_fota_msg(job, "the module reports success (AT+CFOTA? 6) but still runs ", m->source,
+                        "; expected ", m->target);
             return MK_E_FOTA_VERSION;
         }
         /* Status 8 (flag clean) or no status command: did the apply ever take? */
@@ -617,13 +622,14 @@ static enum mk_err mk_fota_verify(struct mk_fota_job *job)
             return MK_E_FOTA_VERSION;
         }
         if (j->apply_count >= MK_FOTA_MAX_APPLIES) {
-            mk_fota_msg(job, "the module did not start the update after repeated ",
-                        ops->apply_text, "; it still runs ", m->source);
+            mk_fota_msg(job, "the module did not start the update after repeated ", ops->apply_text,
+                        "; it still runs ", m->source);
             return MK_E_FOTA_FAILED;
         }
-        mk_fota_note(job, "the module never started the update (it still runs the source "
-                          "revision", present ? " and holds the delta)" : ", delta incomplete)",
-                     NULL);
+        mk_fota_note(job,
+                     "the module never started the update (it still runs the source "
+                     "revision",
+                     present ? " and holds the delta)" : ", delta incomplete)", NULL);
         j->apply_sent = false;
         if (!present) {
             j->state = MK_FOTA_STATE_DOWNLOADING;
@@ -690,8 +696,10 @@ static enum mk_err mk_fota_session(struct mk_fota_job *job)
     if (e != MK_OK)
         return e;
     if (job->journal.apply_sent) {
-        mk_fota_note(job, "the apply command may have reached the module; asking it what "
-                          "happened before anything else", NULL, NULL);
+        mk_fota_note(job,
+                     "the apply command may have reached the module; asking it what "
+                     "happened before anything else",
+                     NULL, NULL);
         return mk_fota_verify(job);
     }
     mk_fota_phase(job, "preflight");
@@ -709,8 +717,9 @@ static enum mk_err mk_fota_check_package(struct mk_fota_job *job)
     const struct mk_fota_pkg *pkg = job->pkg;
     const struct mk_fota_hooks *h = job->cfg.hooks;
     if ((pkg->man.post & MK_FOTA_POST_HARD_POWER_CYCLE) && !h->power_cycle) {
-        mk_fota_msg(job, "the package requires a hard power cycle after the update "
-                         "(post action hard-power-cycle); configure a power-cycle command",
+        mk_fota_msg(job,
+                    "the package requires a hard power cycle after the update "
+                    "(post action hard-power-cycle); configure a power-cycle command",
                     NULL, NULL, NULL);
         return MK_E_INVAL;
     }
@@ -722,25 +731,29 @@ static enum mk_err mk_fota_check_package(struct mk_fota_job *job)
     if (h->verify_sig) {
         if (!pkg->has_sig) {
             if (job->cfg.require_signature) {
-                mk_fota_msg(job, "the package is not signed (no manifest.sig) and a signature "
-                                 "is required", NULL, NULL, NULL);
+                mk_fota_msg(job,
+                            "the package is not signed (no manifest.sig) and a signature "
+                            "is required",
+                            NULL, NULL, NULL);
                 return MK_E_FOTA_SIGNATURE;
             }
             mk_fota_note(job, "the package is not signed; its signature is not checked", NULL,
                          NULL);
-        } else if (h->verify_sig(h->ctx, (const uint8_t *)pkg->man_text, pkg->man_len,
-                                 pkg->sig) != MK_OK) {
-            mk_fota_msg(job, "the manifest signature does not verify with the configured "
-                             "public key (expected a signature by that key over manifest.json)",
+        } else if (h->verify_sig(h->ctx, (const uint8_t *)pkg->man_text, pkg->man_len, pkg->sig) !=
+                   MK_OK) {
+            mk_fota_msg(job,
+                        "the manifest signature does not verify with the configured "
+                        "public key (expected a signature by that key over manifest.json)",
                         NULL, NULL, NULL);
             return MK_E_FOTA_SIGNATURE;
         }
     } else if (pkg->has_sig) {
-        mk_fota_note(job, "the package is signed but no public key is configured; the "
-                          "signature is not checked", NULL, NULL);
+        mk_fota_note(job,
+                     "the package is signed but no public key is configured; the "
+                     "signature is not checked",
+                     NULL, NULL);
     }
-    return mk_fota_pkg_check_delta(pkg, job->cfg.buf, job->cfg.buf_cap, job->msg,
-                                   sizeof job->msg);
+    return mk_fota_pkg_check_delta(pkg, job->cfg.buf, job->cfg.buf_cap, job->msg, sizeof job->msg);
 }
 
 /* ---- the run ---- */
@@ -756,8 +769,8 @@ static enum mk_err mk_fota_finish(struct mk_fota_job *job, enum mk_err e)
         j->result = MK_FOTA_RES_SUCCESS;
     } else if (mk_fota_link_err(e)) {
         /* resumable: the state stays where it was */
-        j->result = j->state == MK_FOTA_STATE_DOWNLOADING ? MK_FOTA_RES_CONN_LOST
-                                                           : MK_FOTA_RES_INITIAL;
+        j->result =
+            j->state == MK_FOTA_STATE_DOWNLOADING ? MK_FOTA_RES_CONN_LOST : MK_FOTA_RES_INITIAL;
         if (!job->msg[0])
             mk_fota_msg(job, "the link to the module was lost (", mk_strerror(e),
                         "); the job resumes with the next run", NULL);

@@ -12,30 +12,48 @@
 const char *mk_fota_state_name(enum mk_fota_state s)
 {
     switch (s) {
-    case MK_FOTA_STATE_IDLE: return "idle";
-    case MK_FOTA_STATE_DOWNLOADING: return "downloading";
-    case MK_FOTA_STATE_DOWNLOADED: return "downloaded";
-    case MK_FOTA_STATE_UPDATING: return "updating";
-    default: return "?";
+    case MK_FOTA_STATE_IDLE:
+        return "idle";
+    case MK_FOTA_STATE_DOWNLOADING:
+        return "downloading";
+    case MK_FOTA_STATE_DOWNLOADED:
+        return "downloaded";
+    case MK_FOTA_STATE_UPDATING:
+        return "updating";
+    default:
+        return "?";
     }
 }
 
 const char *mk_fota_result_name(enum mk_fota_result r)
 {
     switch (r) {
-    case MK_FOTA_RES_INITIAL: return "initial";
-    case MK_FOTA_RES_SUCCESS: return "success";
-    case MK_FOTA_RES_NO_FLASH: return "not enough flash";
-    case MK_FOTA_RES_NO_RAM: return "out of RAM";
-    case MK_FOTA_RES_CONN_LOST: return "connection lost";
-    case MK_FOTA_RES_INTEGRITY: return "integrity check failure";
-    case MK_FOTA_RES_UNSUPPORTED_PKG: return "unsupported package";
-    case MK_FOTA_RES_INVALID_URI: return "invalid URI";
-    case MK_FOTA_RES_FAILED: return "update failed";
-    case MK_FOTA_RES_UNSUPPORTED_PROTO: return "unsupported protocol";
-    case MK_FOTA_RES_CANCELLED: return "cancelled";
-    case MK_FOTA_RES_DEFERRED: return "deferred";
-    default: return "?";
+    case MK_FOTA_RES_INITIAL:
+        return "initial";
+    case MK_FOTA_RES_SUCCESS:
+        return "success";
+    case MK_FOTA_RES_NO_FLASH:
+        return "not enough flash";
+    case MK_FOTA_RES_NO_RAM:
+        return "out of RAM";
+    case MK_FOTA_RES_CONN_LOST:
+        return "connection lost";
+    case MK_FOTA_RES_INTEGRITY:
+        return "integrity check failure";
+    case MK_FOTA_RES_UNSUPPORTED_PKG:
+        return "unsupported package";
+    case MK_FOTA_RES_INVALID_URI:
+        return "invalid URI";
+    case MK_FOTA_RES_FAILED:
+        return "update failed";
+    case MK_FOTA_RES_UNSUPPORTED_PROTO:
+        return "unsupported protocol";
+    case MK_FOTA_RES_CANCELLED:
+        return "cancelled";
+    case MK_FOTA_RES_DEFERRED:
+        return "deferred";
+    default:
+        return "?";
     }
 }
 

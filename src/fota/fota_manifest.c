@@ -77,8 +77,7 @@ enum mk_err mk_fota_json_get_str(const struct mk_json *doc, int obj, const char 
     return mk_json_str(doc, i, out, cap);
 }
 
-enum mk_err mk_fota_json_get_u64(const struct mk_json *doc, int obj, const char *key,
-                                 uint64_t *out)
+enum mk_err mk_fota_json_get_u64(const struct mk_json *doc, int obj, const char *key, uint64_t *out)
 {
     int i = mk_json_get(doc, obj, key);
     if (i < 0)
@@ -95,9 +94,12 @@ enum mk_err mk_fota_json_get_u64(const struct mk_json *doc, int obj, const char 
 const char *mk_fota_method_name(enum mk_fota_method m)
 {
     switch (m) {
-    case MK_FOTA_METHOD_CFOTA: return "cfota";
-    case MK_FOTA_METHOD_CDELTA: return "cdelta";
-    default: return "none";
+    case MK_FOTA_METHOD_CFOTA:
+        return "cfota";
+    case MK_FOTA_METHOD_CDELTA:
+        return "cdelta";
+    default:
+        return "none";
     }
 }
 
@@ -146,8 +148,7 @@ enum mk_err mk_fota_manifest_parse(const char *text, size_t len, struct mk_fota_
     }
     int fmt = mk_json_get(&doc, 0, "format");
     if (fmt < 0 || !mk_json_streq(&doc, fmt, MK_FOTA_MANIFEST_FORMAT)) {
-        mk_fota_why(why, why_cap, "manifest \"format\" is not \"", MK_FOTA_MANIFEST_FORMAT,
-                    "\"");
+        mk_fota_why(why, why_cap, "manifest \"format\" is not \"", MK_FOTA_MANIFEST_FORMAT, "\"");
         return MK_E_MANIFEST;
     }
     if (mk_fota_man_str(&doc, 0, "model", m->model, sizeof m->model, why, why_cap) != MK_OK ||
@@ -160,13 +161,11 @@ enum mk_err mk_fota_manifest_parse(const char *text, size_t len, struct mk_fota_
     } else if (strcmp(tmp, "cdelta") == 0) {
         m->method = MK_FOTA_METHOD_CDELTA;
     } else {
-        mk_fota_why(why, why_cap, "manifest \"method\" must be cfota or cdelta, not \"", tmp,
-                    "\"");
+        mk_fota_why(why, why_cap, "manifest \"method\" must be cfota or cdelta, not \"", tmp, "\"");
         return MK_E_MANIFEST;
     }
     if (strcmp(m->source, m->target) == 0) {
-        mk_fota_why(why, why_cap, "manifest source and target are the same revision", NULL,
-                    NULL);
+        mk_fota_why(why, why_cap, "manifest source and target are the same revision", NULL, NULL);
         return MK_E_MANIFEST;
     }
     int d = mk_json_get(&doc, 0, "delta");
@@ -184,8 +183,7 @@ enum mk_err mk_fota_manifest_parse(const char *text, size_t len, struct mk_fota_
         return MK_E_MANIFEST;
     }
     if (mk_fota_json_get_u64(&doc, d, "size", &m->delta_size) != MK_OK || m->delta_size == 0) {
-        mk_fota_why(why, why_cap, "manifest delta \"size\" must be a positive integer", NULL,
-                    NULL);
+        mk_fota_why(why, why_cap, "manifest delta \"size\" must be a positive integer", NULL, NULL);
         return MK_E_MANIFEST;
     }
     int post = mk_json_get(&doc, 0, "post");
@@ -201,8 +199,8 @@ enum mk_err mk_fota_manifest_parse(const char *text, size_t len, struct mk_fota_
             } else {
                 if (mk_json_str(&doc, a, tmp, sizeof tmp) != MK_OK)
                     tmp[0] = '\0';
-                mk_fota_why(why, why_cap, "manifest names an unknown post-update action \"",
-                            tmp, "\"");
+                mk_fota_why(why, why_cap, "manifest names an unknown post-update action \"", tmp,
+                            "\"");
                 return MK_E_MANIFEST;
             }
         }
@@ -290,8 +288,8 @@ bool mk_fota_model_match(const char *manifest_model, const char *module_model)
 #define MK_FOTA_PKG_MAX_MEMBERS 64
 
 enum mk_err mk_fota_pkg_open(struct mk_fota_pkg *pkg, const struct mk_fota_reader *rd,
-                             char *man_buf, size_t man_cap, uint8_t *work, size_t cap,
-                             char *why, size_t why_cap)
+                             char *man_buf, size_t man_cap, uint8_t *work, size_t cap, char *why,
+                             size_t why_cap)
 {
     memset(pkg, 0, sizeof *pkg);
     pkg->rd = rd;

@@ -10,19 +10,19 @@
 #include "modemkit/fota.h"
 
 /* Field offsets and lengths in the header block. */
-#define TAR_NAME 0
-#define TAR_MODE 100
-#define TAR_UID 108
-#define TAR_GID 116
-#define TAR_SIZE 124
-#define TAR_MTIME 136
-#define TAR_CHKSUM 148
-#define TAR_TYPE 156
-#define TAR_MAGIC 257
+#define TAR_NAME    0
+#define TAR_MODE    100
+#define TAR_UID     108
+#define TAR_GID     116
+#define TAR_SIZE    124
+#define TAR_MTIME   136
+#define TAR_CHKSUM  148
+#define TAR_TYPE    156
+#define TAR_MAGIC   257
 #define TAR_VERSION 263
-#define TAR_UNAME 265
-#define TAR_GNAME 297
-#define TAR_PREFIX 345
+#define TAR_UNAME   265
+#define TAR_GNAME   297
+#define TAR_PREFIX  345
 
 /* Parses an octal field of len bytes: digits, optionally led by spaces and ended by
  * NUL or space. MK_E_FORMAT otherwise. */

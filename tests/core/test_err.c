@@ -68,6 +68,7 @@ static const struct { int code; const char *name; const char *text; } pinned[] =
     {159, "MK_E_PORT_HELD", "port held by another process"},
     {160, "MK_E_NO_DRIVER", "no serial driver bound to the device"},
     {161, "MK_E_FLASH_VERSION", "version unchanged after flashing"},
+    {162, "MK_E_FLASH_NOT_BACK", "module did not come back after flashing"},
     {200, "MK_E_CONFIG", "configuration error"},
     {201, "MK_E_QUEUE_FULL", "queue full"},
 };
@@ -146,6 +147,7 @@ MK_TEST(enum_values_match)
     MK_CHECK_EQ_INT(MK_E_PORT_HELD, 159);
     MK_CHECK_EQ_INT(MK_E_NO_DRIVER, 160);
     MK_CHECK_EQ_INT(MK_E_FLASH_VERSION, 161);
+    MK_CHECK_EQ_INT(MK_E_FLASH_NOT_BACK, 162);
     MK_CHECK_EQ_INT(MK_E_CONFIG, 200);
     MK_CHECK_EQ_INT(MK_E_QUEUE_FULL, 201);
 }

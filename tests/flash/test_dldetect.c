@@ -225,6 +225,39 @@ MK_TEST(classification)
     MK_CHECK(partial);
 }
 
+/* An AT port answering the AT probe (with and without echo) is application mode. */
+MK_TEST(at_port_answer)
+{
+    struct mk_dl_result r;
+    bool partial;
+    const char *echo = "AT\r\r\nOK\r\n";
+    MK_CHECK_EQ_INT(mk_dldetect_classify((const uint8_t *)echo, strlen(echo), 0, 0, &r, &partial),
+                    MK_DONE);
+    MK_CHECK_EQ_INT(r.proto, MK_DL_PROTO_AT);
+    MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_AT);
+    const char *err = "\r\nERROR\r\n";
+    MK_CHECK_EQ_INT(mk_dldetect_classify((const uint8_t *)err, strlen(err), 0, 0, &r, &partial),
+                    MK_DONE);
+    MK_CHECK_EQ_INT(r.target, MK_DL_TARGET_AT);
+    /* with the AT probe configured it goes out first, after listening */
+    struct mk_dldetect_config cfg;
+    mk_dldetect_config_default(&cfg);
+    cfg.probes[0] = MK_DL_PROBE_AT;
+    cfg.n_probes = 1;
+    struct mk_dldetect d;
+    mk_dldetect_init(&d, &cfg, kept, sizeof kept, 0);
+    struct mk_dl_step st;
+    MK_CHECK_EQ_INT(mk_dldetect_poll(&d, 3000, &st), MK_DL_WRITE);
+    MK_CHECK_EQ_INT(st.len, 3);
+    MK_CHECK_EQ_MEM(st.data, "AT\r", 3);
+    mk_dldetect_feed(&d, (const uint8_t *)"\r\nOK\r\n", 6);
+    MK_CHECK_EQ_INT(mk_dldetect_poll(&d, 3010, &st), MK_DL_DONE);
+    char line[256];
+    MK_CHECK_EQ_INT(mk_dldetect_describe(&d, line, sizeof line), MK_OK);
+    MK_CHECK(strstr(line, "AT answer after the AT probe") != NULL);
+    MK_CHECK(strstr(line, "AT!BOOTHOLD") != NULL);
+}
+
 /* Silent port: every probe in order, then failure with a description. */
 MK_TEST(silent_port_fails_after_all_probes)
 {
@@ -274,15 +307,13 @@ MK_TEST(silent_port_fails_after_all_probes)
                           "silent");
 
     /* garbage instead: it is shown */
-    mk_dldetect_init(&d, &cfg, kept, sizeof kept, 0);
-    mk_dldetect_feed(&d, (const uint8_t *)"AT\r\nOK\r\n", 8);
     cfg.n_probes = 0;
     mk_dldetect_init(&d, &cfg, kept, sizeof kept, 0);
-    mk_dldetect_feed(&d, (const uint8_t *)"AT\r\nOK\r\n", 8);
+    mk_dldetect_feed(&d, (const uint8_t *)"hello\r\n!", 8);
     MK_CHECK_EQ_INT(mk_dldetect_poll(&d, 3000, &st), MK_DL_FAIL);
     mk_dldetect_describe(&d, text, sizeof text);
     MK_CHECK_EQ_STR(text, "no download protocol recognised after 0 probe(s); received 8 bytes "
-                          "that are no Sahara, HDLC or Firehose: 41 54 0d 0a 4f 4b 0d 0a");
+                          "that are no Sahara, HDLC or Firehose: 68 65 6c 6c 6f 0d 0a 21");
 }
 
 /* Firehose already running: the NOP probe gets an answer. */

@@ -13,8 +13,8 @@
 #include "modemkit/fota.h"
 #include "support/fake_io.h"
 
-#define SRC "1529B04SIM7000G"
-#define DST "1529B05SIM7000G"
+#define SRC       "1529B04SIM7000G"
+#define DST       "1529B05SIM7000G"
 #define DELTA_LEN 10000
 
 static uint8_t delta[DELTA_LEN];
@@ -107,7 +107,8 @@ static void rig_init(const char *source)
     r->rd = (struct mk_fota_reader){mem_read, &r->pkgmem, r->pkgmem.len};
     char why[320];
     MK_CHECK_EQ_INT(mk_fota_pkg_open(&r->pkg, &r->rd, r->man, sizeof r->man, r->work,
-                                     sizeof r->work, why, sizeof why), MK_OK);
+                                     sizeof r->work, why, sizeof why),
+                    MK_OK);
     mk_fake_io_init(&r->f, 7, 16);
     struct mk_at_config acfg = {.line_buf = r->line, .line_cap = sizeof r->line};
     mk_at_chan_init(&r->ch, &acfg, &r->f.io, &r->f.clock);

@@ -56,7 +56,10 @@ MK_TEST(tar_header_round_trip)
     /* POSIX ustar layout: name at 0, octal size at 124, magic at 257 */
     MK_CHECK_EQ_STR((char *)hdr, "manifest.json");
     MK_CHECK_EQ_MEM(hdr + 124, "00000002322", 12);
-    MK_CHECK_EQ_MEM(hdr + 257, "ustar\0" "00", 8);
+    MK_CHECK_EQ_MEM(hdr + 257,
+                    "ustar\0"
+                    "00",
+                    8);
     MK_CHECK_EQ_INT(mk_tar_parse_header(hdr, 1024, &e), MK_OK);
     MK_CHECK_EQ_STR(e.name, "manifest.json");
     MK_CHECK_EQ_INT(e.size, 1234);
@@ -126,34 +129,41 @@ MK_TEST(manifest_errors_say_why)
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"other/1\"}", why), MK_E_MANIFEST);
     MK_CHECK(strstr(why, "format"));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
-                              "\"target\":\"B\",\"method\":\"qfota\"}", why),
+                              "\"target\":\"B\",\"method\":\"qfota\"}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK(strstr(why, "cfota or cdelta, not \"qfota\""));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"target\":\"B\","
-                              "\"method\":\"cfota\"}", why),
+                              "\"method\":\"cfota\"}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK(strstr(why, "no \"source\""));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
                               "\"target\":\"B\",\"method\":\"cfota\",\"delta\":{\"file\":\"d\","
-                              "\"size\":3,\"sha256\":\"12\"}}", why),
+                              "\"size\":3,\"sha256\":\"12\"}}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK(strstr(why, "64 hex digits"));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
                               "\"target\":\"B\",\"method\":\"cfota\",\"delta\":{\"file\":\"d\","
-                              "\"size\":3," SHA "},\"post\":[\"reboot-twice\"]}", why),
+                              "\"size\":3," SHA "},\"post\":[\"reboot-twice\"]}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK(strstr(why, "unknown post-update action \"reboot-twice\""));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
-                              "\"target\":\"A\",\"method\":\"cfota\"}", why),
+                              "\"target\":\"A\",\"method\":\"cfota\"}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
                               "\"target\":\"B\",\"method\":\"cfota\",\"delta\":{\"file\":\"d\","
-                              "\"size\":0," SHA "}}", why),
+                              "\"size\":0," SHA "}}",
+                              why),
                     MK_E_MANIFEST);
     MK_CHECK(strstr(why, "positive"));
     MK_CHECK_EQ_INT(parse_why("{\"format\":\"modemkit-fota/1\",\"model\":\"X\",\"source\":\"A\","
                               "\"target\":\"B\",\"method\":\"cfota\",\"delta\":{\"file\":\"d\","
-                              "\"size\":3," SHA "},\"extra\":{\"ignored\":[1,2]}}", why),
+                              "\"size\":3," SHA "},\"extra\":{\"ignored\":[1,2]}}",
+                              why),
                     MK_OK);
 }
 
@@ -164,8 +174,9 @@ MK_TEST(package_open_and_check)
     char why[320];
     build(&pkgmem, true);
     rd.size = pkgmem.len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_OK);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_OK);
     MK_CHECK_EQ_STR(p.man.delta_name, "b01_b14.zip");
     MK_CHECK(p.has_sig);
     MK_CHECK_EQ_INT(p.sig[0], 0xAB);
@@ -191,13 +202,15 @@ MK_TEST(package_shape_errors)
     char why[320];
     build(&pkgmem, false);
     rd.size = pkgmem.len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_OK);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_OK);
     MK_CHECK(!p.has_sig);
     /* truncated: the archive ends inside the delta */
     rd.size = pkgmem.len - 3 * 512;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_FORMAT);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_FORMAT);
     /* manifest too large for the caller's buffer */
     rd.size = pkgmem.len;
     MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, 64, work, sizeof work, why, sizeof why),
@@ -208,8 +221,9 @@ MK_TEST(package_shape_errors)
     put(m, "b01_b14.zip", delta, sizeof delta);
     finish(m);
     rd.size = m->len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_MANIFEST);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_MANIFEST);
     MK_CHECK(strstr(why, "no manifest.json"));
     /* the manifest's delta member is missing */
     struct mk_fota_manifest man;
@@ -222,8 +236,9 @@ MK_TEST(package_shape_errors)
     put(m, "other.zip", delta, sizeof delta);
     finish(m);
     rd.size = m->len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_MANIFEST);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_MANIFEST);
     MK_CHECK(strstr(why, "no member \"b01_b14.zip\""));
     /* a member of another size than the manifest says */
     m->len = 0;
@@ -231,8 +246,9 @@ MK_TEST(package_shape_errors)
     put(m, "b01_b14.zip", delta, sizeof delta - 1);
     finish(m);
     rd.size = m->len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_FOTA_INTEGRITY);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_FOTA_INTEGRITY);
     /* a signature that is not 64 bytes */
     m->len = 0;
     put(m, "manifest.json", text, len);
@@ -240,13 +256,15 @@ MK_TEST(package_shape_errors)
     put(m, "b01_b14.zip", delta, sizeof delta);
     finish(m);
     rd.size = m->len;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_FOTA_SIGNATURE);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_FOTA_SIGNATURE);
     /* garbage */
     memset(m->buf, 0x55, 4096);
     rd.size = 4096;
-    MK_CHECK_EQ_INT(mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why,
-                                     sizeof why), MK_E_FORMAT);
+    MK_CHECK_EQ_INT(
+        mk_fota_pkg_open(&p, &rd, manbuf, sizeof manbuf, work, sizeof work, why, sizeof why),
+        MK_E_FORMAT);
 }
 
 MK_TEST(journal_round_trip)

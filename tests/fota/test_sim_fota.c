@@ -38,8 +38,9 @@ static int make_delta(const char *out, const char *from, int size)
 {
     char sz[16];
     snprintf(sz, sizeof sz, "%d", size);
-    const char *argv[] = {mk_sim_exe(), "--make-delta", "--model", "SIM7000G", "--from", from,
-                          "--to", "1529B05SIM7000G", "--size", sz, "-o", out, NULL};
+    const char *argv[] = {mk_sim_exe(), "--make-delta",    "--model", "SIM7000G", "--from", from,
+                          "--to",       "1529B05SIM7000G", "--size",  sz,         "-o",     out,
+                          NULL};
     char o[64];
     return mk_test_run(argv, o, sizeof o, T_MS);
 }
@@ -110,8 +111,8 @@ MK_TEST(fs7600_cftranrx_and_fs_commands)
     CHECK_HAS(resp, "+FSCD: F:/");
     AT_OK(&s, "AT+CFTRANRX=\"F:/x.bin\",5", resp); /* ">" counts as OK here */
     MK_CHECK_EQ_INT(mk_sim_data(&s, "ab\r\nc", 5, resp, sizeof resp, T_MS), 0);
-    AT_ERR(&s, "AT+CFTRANRX=\"F:/x.bin\",5", resp);  /* UNVERIFIED: no overwrite */
-    AT_ERR(&s, "AT+CFTRANRX=\"x.bin\",5", resp);     /* full path required (S1) */
+    AT_ERR(&s, "AT+CFTRANRX=\"F:/x.bin\",5", resp);       /* UNVERIFIED: no overwrite */
+    AT_ERR(&s, "AT+CFTRANRX=\"x.bin\",5", resp);          /* full path required (S1) */
     AT_ERR(&s, "AT+CFTRANRX=\"F:/x.bin\",5,100,9", resp); /* past the end */
     AT_OK(&s, "AT+CFTRANRX=\"F:/x.bin\",4,100,5", resp);
     MK_CHECK_EQ_INT(mk_sim_data(&s, "defg", 4, resp, sizeof resp, T_MS), 0);
@@ -122,8 +123,8 @@ MK_TEST(fs7600_cftranrx_and_fs_commands)
     AT_OK(&s, "AT+FSMEM", resp);
     CHECK_HAS(resp, "F:(20000,9)");
     MK_CHECK_EQ_INT(mk_sim_send(&s, "AT+CFTRANTX=\"F:/x.bin\",3,4"), 0);
-    MK_CHECK_EQ_INT(mk_sim_expect(&s, "\r\n+CFTRANTX: DATA,4\r\n\ncde\r\n+CFTRANTX: 0\r\n\r\nOK\r\n",
-                                  T_MS), 0);
+    MK_CHECK_EQ_INT(
+        mk_sim_expect(&s, "\r\n+CFTRANTX: DATA,4\r\n\ncde\r\n+CFTRANTX: 0\r\n\r\nOK\r\n", T_MS), 0);
     AT_ERR(&s, "AT+CFTRANRX=\"F:/y.bin\",20000", resp); /* more than is free */
     AT_OK(&s, "AT+FSDEL=\"x.bin\"", resp);
     AT_ERR(&s, "AT+FSATTRI=\"x.bin\"", resp);
@@ -139,8 +140,15 @@ MK_TEST(fs7600_cftranrx_and_fs_commands)
 static int sim7000_with_delta(struct mk_sim *s, const char *delta, const char *fault)
 {
     const char *state = fresh_state();
-    const char *extra[] = {"--state", state, "--fota-time-ms", "200", "--reenum-delay-ms", "30",
-                           fault ? "--fault" : NULL, fault, NULL};
+    const char *extra[] = {"--state",
+                           state,
+                           "--fota-time-ms",
+                           "200",
+                           "--reenum-delay-ms",
+                           "30",
+                           fault ? "--fault" : NULL,
+                           fault,
+                           NULL};
     if (sim_up(s, "SIM7000G", NULL, extra) != 0)
         return -1;
     char *data;
@@ -186,8 +194,8 @@ MK_TEST(cfota_update_and_statuses)
         snprintf(u, sizeof u, "\r\n+CFOTA: \"Updating\",%d\r\n", p);
         MK_CHECK_EQ_INT(mk_sim_expect(&s, u, T_MS), 0);
     }
-    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CFOTA: \"Update successfully, please wait for reset\"",
-                                  T_MS), 0);
+    MK_CHECK_EQ_INT(
+        mk_sim_expect(&s, "+CFOTA: \"Update successfully, please wait for reset\"", T_MS), 0);
     MK_CHECK(strstr((const char *)s.rx, "OK") == NULL); /* the "AT" got no answer */
     next_boot(&s);
     MK_CHECK_EQ_INT(mk_sim_wait_ready(&s, T_MS), 0);
@@ -212,8 +220,7 @@ MK_TEST(cfota_delta_for_another_revision_fails)
     MK_CHECK_EQ_INT(sim7000_with_delta(&s, delta, NULL), 0);
     AT_OK(&s, "AT+CFOTA=1", resp);
     next_boot(&s);
-    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CFOTA: \"Update failed, please wait for reset\"", T_MS),
-                    0);
+    MK_CHECK_EQ_INT(mk_sim_expect(&s, "+CFOTA: \"Update failed, please wait for reset\"", T_MS), 0);
     next_boot(&s);
     MK_CHECK_EQ_INT(mk_sim_wait_ready(&s, T_MS), 0);
     AT_OK(&s, "ATE0", resp);
@@ -256,8 +263,17 @@ MK_TEST(boot_loop_until_hard_power_cycle)
     snprintf(ctl, sizeof ctl, "%s/ctl", dir);
     MK_CHECK_EQ_INT(make_delta(delta, "1529B04SIM7000G", 2000), 0);
     const char *state = fresh_state();
-    const char *extra[] = {"--state", state, "--fota-time-ms", "100", "--reenum-delay-ms", "30",
-                           "--fault", "bootloop-after-update=300", "--control", ctl, NULL};
+    const char *extra[] = {"--state",
+                           state,
+                           "--fota-time-ms",
+                           "100",
+                           "--reenum-delay-ms",
+                           "30",
+                           "--fault",
+                           "bootloop-after-update=300",
+                           "--control",
+                           ctl,
+                           NULL};
     MK_CHECK_EQ_INT(sim_up(&s, "SIM7000G", NULL, extra), 0);
     char *data;
     size_t len;

@@ -63,11 +63,9 @@ MK_TEST(cfswfile_download_prompt_and_data)
     MK_CHECK_EQ_INT(mk_simcom_cfs_write(&CH, 1, "update.zip", true, data, 20, 921600), MK_OK);
     MK_CHECK_EQ_INT(mk_fake_io_unmatched(&F), 0);
     /* the window runs out: the module says ERROR */
-    mk_fake_io_on(&F, MK_FAKE_PREFIX, "AT+CFSWFILE=1,\"update.zip\",0,20,", 0,
-                  "\r\nDOWNLOAD\r\n");
+    mk_fake_io_on(&F, MK_FAKE_PREFIX, "AT+CFSWFILE=1,\"update.zip\",0,20,", 0, "\r\nDOWNLOAD\r\n");
     mk_fake_io_on_n(&F, MK_FAKE_BYTES, data, 20, 0, "\r\nERROR\r\n", 9);
-    MK_CHECK_EQ_INT(mk_simcom_cfs_write(&CH, 1, "update.zip", false, data, 20, 0),
-                    MK_E_AT_ERROR);
+    MK_CHECK_EQ_INT(mk_simcom_cfs_write(&CH, 1, "update.zip", false, data, 20, 0), MK_E_AT_ERROR);
     mk_fake_io_free(&F);
 }
 
@@ -81,7 +79,8 @@ MK_TEST(cfs_read_size_free_delete)
     MK_CHECK_EQ_INT(mk_simcom_cfs_read(&CH, 1, "update.zip", 100, buf, 8, &got), MK_OK);
     MK_CHECK_EQ_INT(got, 8);
     MK_CHECK_EQ_MEM(buf, "OK\r\n\r\nab", 8); /* raw bytes, whatever they look like */
-    mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CFSGFIS=1,\"update.zip\"", 0, "\r\n+CFSGFIS: 10240\r\n\r\nOK\r\n");
+    mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CFSGFIS=1,\"update.zip\"", 0,
+                  "\r\n+CFSGFIS: 10240\r\n\r\nOK\r\n");
     mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CFSGFIS=1,\"nope\"", 0, "\r\nERROR\r\n");
     mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CFSGFRS?", 0, "\r\n+CFSGFRS: 524288\r\n\r\nOK\r\n");
     mk_fake_io_on(&F, MK_FAKE_LINE, "AT+CFSDFILE=1,\"nope\"", 0, "\r\n+CME ERROR: 4\r\n");
@@ -110,21 +109,21 @@ MK_TEST(httptofs_two_phase)
 {
     setup();
     struct mk_fake_rule *r = mk_fake_io_on(
-        &F, MK_FAKE_LINE, "AT+HTTPTOFS=\"http://127.0.0.1:8000/u.zip\",\"/fota/update.zip\",60",
-        0, "\r\nOK\r\n");
+        &F, MK_FAKE_LINE, "AT+HTTPTOFS=\"http://127.0.0.1:8000/u.zip\",\"/fota/update.zip\",60", 0,
+        "\r\nOK\r\n");
     mk_fake_io_then(r, 3000, "\r\n+HTTPTOFS: 200,109285\r\n");
     int status;
     uint64_t len;
-    MK_CHECK_EQ_INT(mk_simcom_cfs_http_to_fs(&CH, "http://127.0.0.1:8000/u.zip",
-                                             "/fota/update.zip", 60000, &status, &len),
+    MK_CHECK_EQ_INT(mk_simcom_cfs_http_to_fs(&CH, "http://127.0.0.1:8000/u.zip", "/fota/update.zip",
+                                             60000, &status, &len),
                     MK_OK);
     MK_CHECK_EQ_INT(status, 200);
     MK_CHECK_EQ_INT(len, 109285);
     r = mk_fake_io_on(&F, MK_FAKE_PREFIX, "AT+HTTPTOFS=", 0, "\r\nOK\r\n");
     mk_fake_io_then(r, 10, "\r\n+HTTPTOFS: 601,0\r\n");
-    MK_CHECK_EQ_INT(mk_simcom_cfs_http_to_fs(&CH, "http://x/y", "/fota/update.zip", 1000,
-                                             &status, &len),
-                    MK_E_NET);
+    MK_CHECK_EQ_INT(
+        mk_simcom_cfs_http_to_fs(&CH, "http://x/y", "/fota/update.zip", 1000, &status, &len),
+        MK_E_NET);
     MK_CHECK_EQ_INT(status, 601);
     mk_fake_io_free(&F);
 }
@@ -160,8 +159,8 @@ MK_TEST(cftrantx_blocks)
 MK_TEST(fs7600_size_mem_list)
 {
     setup();
-    mk_fake_io_times(mk_fake_io_on(&F, MK_FAKE_LINE, "AT+FSCD=\"F:/\"", 0,
-                                   "\r\n+FSCD: F:/\r\n\r\nOK\r\n"), 0);
+    mk_fake_io_times(
+        mk_fake_io_on(&F, MK_FAKE_LINE, "AT+FSCD=\"F:/\"", 0, "\r\n+FSCD: F:/\r\n\r\nOK\r\n"), 0);
     mk_fake_io_on(&F, MK_FAKE_LINE, "AT+FSATTRI=\"update.zip\"", 0,
                   "\r\n+FSATTRI: 70256,2024/01/01 00:00:00\r\n\r\nOK\r\n");
     mk_fake_io_on(&F, MK_FAKE_LINE, "AT+FSDEL=\"gone.bin\"", 0, "\r\nERROR\r\n");
@@ -180,8 +179,7 @@ MK_TEST(fs7600_size_mem_list)
     MK_CHECK_EQ_INT(mk_simcom_fs_parse_mem("+FSMEM: C:(11348480, 2201600)", 'F', &total, &used),
                     MK_OK); /* the only drive listed (S1's example) */
     MK_CHECK_EQ_INT(total, 11348480);
-    MK_CHECK_EQ_INT(mk_simcom_fs_parse_mem("+FSMEM: nonsense", 'C', &total, &used),
-                    MK_E_FORMAT);
+    MK_CHECK_EQ_INT(mk_simcom_fs_parse_mem("+FSMEM: nonsense", 'C', &total, &used), MK_E_FORMAT);
     mk_fake_io_free(&F);
 }
 

@@ -33,8 +33,9 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH="$p/lib/pkgconfig"
-cc -std=c11 -Wall -Werror $(pkg-config --cflags modemkit) "$tmp/app.c" \
-   $(pkg-config --libs modemkit) -o "$tmp/app"
+# shellcheck disable=SC2086 # MK_APP_CFLAGS holds several flags
+"${CC:-cc}" -std=c11 -Wall -Werror ${MK_APP_CFLAGS:-} $(pkg-config --cflags modemkit) \
+   "$tmp/app.c" $(pkg-config --libs modemkit) -o "$tmp/app"
 out=$("$tmp/app")
 [ "$out" = "timed out 1" ] || { echo "unexpected output: $out"; exit 1; }
 "$p/bin/modemctl" --version | grep -q '^modemctl '

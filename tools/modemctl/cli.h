@@ -39,6 +39,7 @@ struct mk_cli_cmd {
 /* Global state shared by all commands. */
 struct mk_cli {
     const char *device;   /* -d; NULL = MODEMCTL_DEVICE or sim:SIM7600E-H */
+    bool device_default;  /* neither -d nor MODEMCTL_DEVICE: flash looks on USB instead */
     uint32_t baud;        /* -b; 0 = leave as is (115200 for real ttys) */
     bool json;            /* --json */
     int verbose;          /* -v count */
@@ -116,6 +117,20 @@ void mk_cli_device_close(struct mk_cli *cli);
  * arrive meanwhile go to the registered URC handlers.
  */
 enum mk_err mk_cli_device_reopen(struct mk_cli *cli, uint64_t deadline_ms);
+
+/*
+ * The two halves of mk_cli_device_open(), for commands that must look at the port before
+ * talking AT (flash: the port may be in download mode). open_port opens cli->device (and
+ * starts modemsim for sim:PROFILE) and binds cli->chan without sending anything; calling
+ * it again after a failure retries the open. quiet: no message on failure. sync sends
+ * "AT" until OK, then ATE0, until deadline_ms.
+ */
+enum mk_err mk_cli_device_open_port(struct mk_cli *cli, bool quiet);
+enum mk_err mk_cli_device_sync(struct mk_cli *cli, uint64_t deadline_ms);
+/* Point the device at another path (a USB module's tty after re-enumeration). */
+void mk_cli_device_set_path(struct mk_cli *cli, const char *path);
+/* Hand the (re)opened port's io to cli->chan again. */
+void mk_cli_device_rebind(struct mk_cli *cli);
 
 /* The open port (for flashing sessions that bypass the AT channel), or NULL. */
 struct mk_posix_port *mk_cli_port(struct mk_cli *cli);

@@ -59,34 +59,53 @@ static bool mk_fota_put_member(uint8_t **buf, size_t *len, size_t *cap, const ch
 static int mk_fota_pack_run(struct mk_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},    {"method", required_argument, NULL, 'M'},
-        {"post", required_argument, NULL, 'p'},  {"url", required_argument, NULL, 'u'},
-        {"sign", required_argument, NULL, 's'},  {"output", required_argument, NULL, 'o'},
+        {"model", required_argument, NULL, 'm'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"method", required_argument, NULL, 'M'},
+        {"post", required_argument, NULL, 'p'},
+        {"url", required_argument, NULL, 'u'},
+        {"sign", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     struct mk_fota_manifest m;
     memset(&m, 0, sizeof m);
-    const char *model = NULL, *from = NULL, *to = NULL, *method = NULL, *url = NULL,
-               *sign = NULL, *out = NULL;
+    const char *model = NULL, *from = NULL, *to = NULL, *method = NULL, *url = NULL, *sign = NULL,
+               *out = NULL;
     int c;
     optind = 0; /* GNU getopt: full re-initialisation (main parsed with "+") */
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 'M': method = optarg; break;
-        case 'u': url = optarg; break;
-        case 's': sign = optarg; break;
-        case 'o': out = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'f':
+            from = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'M':
+            method = optarg;
+            break;
+        case 'u':
+            url = optarg;
+            break;
+        case 's':
+            sign = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         case 'p':
             if (strcmp(optarg, "hard-power-cycle") != 0)
                 return mk_cli_usage_error(cli, "--post %s: the known action is hard-power-cycle",
                                           optarg);
             m.post |= MK_FOTA_POST_HARD_POWER_CYCLE;
             break;
-        default: return mk_cli_usage_error(cli, "unknown option");
+        default:
+            return mk_cli_usage_error(cli, "unknown option");
         }
     }
     if (optind != argc - 1)
@@ -154,10 +173,10 @@ static int mk_fota_pack_run(struct mk_cli *cli, int argc, char **argv)
     uint64_t mtime = (uint64_t)st.st_mtime; /* same delta, same package bytes */
     uint8_t *tar = NULL;
     size_t tlen = 0, tcap = 0;
-    bool ok = mk_fota_put_member(&tar, &tlen, &tcap, "manifest.json", man, mlen, mtime) &&
-              (!sign || mk_fota_put_member(&tar, &tlen, &tcap, "manifest.sig", sig, sizeof sig,
-                                           mtime)) &&
-              mk_fota_put_member(&tar, &tlen, &tcap, m.delta_name, data, dlen, mtime);
+    bool ok =
+        mk_fota_put_member(&tar, &tlen, &tcap, "manifest.json", man, mlen, mtime) &&
+        (!sign || mk_fota_put_member(&tar, &tlen, &tcap, "manifest.sig", sig, sizeof sig, mtime)) &&
+        mk_fota_put_member(&tar, &tlen, &tcap, m.delta_name, data, dlen, mtime);
     free(data);
     if (!ok) {
         free(tar);
@@ -193,11 +212,10 @@ static int mk_fota_pack_run(struct mk_cli *cli, int argc, char **argv)
                dlen, dhex, sign ? "true" : "false",
                (m.post & MK_FOTA_POST_HARD_POWER_CYCLE) ? "\"hard-power-cycle\"" : "", tlen);
     } else {
-        printf("%s: %s %s -> %s (%s), delta %s %zu bytes sha256 %s%s%s\n", out, m.model,
-               m.source, m.target, mk_fota_method_name(m.method), m.delta_name, dlen, dhex,
+        printf("%s: %s %s -> %s (%s), delta %s %zu bytes sha256 %s%s%s\n", out, m.model, m.source,
+               m.target, mk_fota_method_name(m.method), m.delta_name, dlen, dhex,
                sign ? ", signed" : ", NOT signed",
-               (m.post & MK_FOTA_POST_HARD_POWER_CYCLE) ? ", hard power cycle after update"
-                                                        : "");
+               (m.post & MK_FOTA_POST_HARD_POWER_CYCLE) ? ", hard power cycle after update" : "");
         printf("package id (sha256 of the file): %s\n", idhex);
     }
     return MK_EXIT_OK;
@@ -224,20 +242,21 @@ const struct mk_cli_cmd mk_cmd_fota_pack = {
         "`openssl genpkey -algorithm ed25519 -out key.pem` and give `openssl pkey -in key.pem "
         "-pubout -out pub.pem` to the devices). The package identity is the SHA-256 of the "
         "package file; the update journal is kept under that name.",
-    .opts = (const struct mk_cli_opt_doc[]){
-        {"--model M", "Module model the delta is for, as AT+CGMM or ATI reports it; a "
-                      "leading SIMCOM_ is ignored (SIM7600SA, SIM7000G)."},
-        {"--from REV", "Exact firmware revision the delta applies to (AT+CGMR)."},
-        {"--to REV", "Revision the module must report after the update."},
-        {"--method cfota|cdelta", "How the module takes the delta (see above)."},
-        {"--post hard-power-cycle", "The module needs a hard power cycle after the update "
-                                    "(as the RC76xx R9.0 release did, seed 002); `fota "
-                                    "apply` then requires --power-cycle-cmd."},
-        {"--url URL", "Where the module can download the delta itself (SIM7000: "
-                      "AT+HTTPTOFS); the delta is still packed for the checks."},
-        {"--sign KEY.pem", "Sign the manifest with this Ed25519 private key."},
-        {"-o, --output PACKAGE", "The package file to write (replaced atomically)."},
-        {NULL, NULL}},
+    .opts =
+        (const struct mk_cli_opt_doc[]){
+            {"--model M", "Module model the delta is for, as AT+CGMM or ATI reports it; a "
+                          "leading SIMCOM_ is ignored (SIM7600SA, SIM7000G)."},
+            {"--from REV", "Exact firmware revision the delta applies to (AT+CGMR)."},
+            {"--to REV", "Revision the module must report after the update."},
+            {"--method cfota|cdelta", "How the module takes the delta (see above)."},
+            {"--post hard-power-cycle", "The module needs a hard power cycle after the update "
+                                        "(as the RC76xx R9.0 release did, seed 002); `fota "
+                                        "apply` then requires --power-cycle-cmd."},
+            {"--url URL", "Where the module can download the delta itself (SIM7000: "
+                          "AT+HTTPTOFS); the delta is still packed for the checks."},
+            {"--sign KEY.pem", "Sign the manifest with this Ed25519 private key."},
+            {"-o, --output PACKAGE", "The package file to write (replaced atomically)."},
+            {NULL, NULL}},
     .examples = "  modemctl fota pack --model SIM7600SA --from LE11B01SIM7600M21-A \\\n"
                 "      --to LE11B14SIM7600M22 --method cdelta --sign key.pem \\\n"
                 "      B01_B14_SIM7600SA.zip -o sim7600sa-b14.fota\n"
@@ -315,7 +334,9 @@ static void mk_fota_result_json(const struct mk_fota_job *job, enum mk_err e, in
     const struct mk_fota_journal *j = &job->journal;
     const struct mk_fota_stats *st = &job->stats;
     bool link = e == MK_E_HANGUP || e == MK_E_TIMEOUT || e == MK_E_IO;
-    printf("{\"result\":\"%s\",\"error\":", e == MK_OK ? "success" : link ? "interrupted" : "failure");
+    printf("{\"result\":\"%s\",\"error\":", e == MK_OK ? "success"
+                                            : link     ? "interrupted"
+                                                       : "failure");
     if (e == MK_OK)
         printf("null");
     else
@@ -337,8 +358,8 @@ static void mk_fota_result_json(const struct mk_fota_job *job, enum mk_err e, in
            "\"chunks\":%u,\"applies_sent\":%u,\"apply_count\":%u,\"reconnects\":%u,"
            "\"power_cycles\":%u,\"already\":%s,\"fetched\":%s,\"sessions\":%u}\n",
            st->resumed ? "true" : "false", (unsigned long long)st->resumed_from,
-           (unsigned long long)st->bytes_sent, (unsigned long long)j->delta_size,
-           st->chunks_sent, st->applies_sent, j->apply_count, st->reconnects, st->power_cycles,
+           (unsigned long long)st->bytes_sent, (unsigned long long)j->delta_size, st->chunks_sent,
+           st->applies_sent, j->apply_count, st->reconnects, st->power_cycles,
            st->already ? "true" : "false", st->fetched ? "true" : "false", j->sessions);
     fflush(stdout);
 }
@@ -347,8 +368,7 @@ static void mk_fota_result_json(const struct mk_fota_job *job, enum mk_err e, in
  * is away between reboots) it keeps trying until deadline and accepts a port that is
  * open but silent: the job then waits for the module itself. A module that resets while
  * the port is being opened (it hangs up) is waited for the same way. */
-static enum mk_err mk_fota_open_device(struct mk_cli *cli, bool update_running,
-                                       uint64_t deadline)
+static enum mk_err mk_fota_open_device(struct mk_cli *cli, bool update_running, uint64_t deadline)
 {
     bool patient = update_running;
     cli->quiet_open = update_running;
@@ -397,12 +417,24 @@ static int mk_fota_apply_run(struct mk_cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'r': resume = true; break;
-        case 'k': pubkey = optarg; break;
-        case 'S': require_sig = true; break;
-        case 'j': jdir = optarg; break;
-        case 'P': actx.power_cmd = optarg; break;
-        case 'p': push = true; break;
+        case 'r':
+            resume = true;
+            break;
+        case 'k':
+            pubkey = optarg;
+            break;
+        case 'S':
+            require_sig = true;
+            break;
+        case 'j':
+            jdir = optarg;
+            break;
+        case 'P':
+            actx.power_cmd = optarg;
+            break;
+        case 'p':
+            push = true;
+            break;
         case 'R':
             reboot_s = strtod(optarg, &end);
             if (*end || reboot_s < 1 || reboot_s > 86400)
@@ -413,7 +445,8 @@ static int mk_fota_apply_run(struct mk_cli *cli, int argc, char **argv)
             if (*end || chunk < 64 || chunk > MK_FOTA_WORK)
                 return mk_cli_usage_error(cli, "--chunk-size: 64 to %u bytes", MK_FOTA_WORK);
             break;
-        default: return mk_cli_usage_error(cli, "unknown option");
+        default:
+            return mk_cli_usage_error(cli, "unknown option");
         }
     }
     if (argc - optind > 1)
@@ -576,24 +609,25 @@ const struct mk_cli_cmd mk_cmd_fota_apply = {
         "Progress goes to stderr (a bar with bytes, rate and ETA on a terminal); with --json "
         "stdout gets one JSON object per phase, note and progress step, and a final object "
         "with the result, the journal path and transfer statistics.",
-    .opts = (const struct mk_cli_opt_doc[]){
-        {"--resume", "Continue the unfinished job of PACKAGE; without PACKAGE, the only "
-                     "unfinished job in the journal directory."},
-        {"--pubkey KEY.pem", "Check the manifest's Ed25519 signature with this public key "
-                             "(a private key file works too)."},
-        {"--require-signature", "Refuse unsigned packages (needs --pubkey)."},
-        {"--journal DIR", "Journal directory. Default $XDG_STATE_HOME/modemctl/fota or "
-                          "~/.local/state/modemctl/fota."},
-        {"--power-cycle-cmd CMD", "Shell command that cuts and restores the module's power "
-                                  "(a GPIO script, a USB hub port switch). Run when the "
-                                  "module does not come back or boot-loops, and when the "
-                                  "package requires a hard power cycle."},
-        {"--reboot-timeout S", "Seconds to wait for the module after each reboot "
-                               "(default 300)."},
-        {"--chunk-size N", "Largest piece of the delta per write command (default: the "
-                           "method's maximum, 10240 for AT+CFSWFILE, 32768 for AT+CFTRANRX)."},
-        {"--push", "Send the delta over the AT port even when the package names a URL."},
-        {NULL, NULL}},
+    .opts =
+        (const struct mk_cli_opt_doc[]){
+            {"--resume", "Continue the unfinished job of PACKAGE; without PACKAGE, the only "
+                         "unfinished job in the journal directory."},
+            {"--pubkey KEY.pem", "Check the manifest's Ed25519 signature with this public key "
+                                 "(a private key file works too)."},
+            {"--require-signature", "Refuse unsigned packages (needs --pubkey)."},
+            {"--journal DIR", "Journal directory. Default $XDG_STATE_HOME/modemctl/fota or "
+                              "~/.local/state/modemctl/fota."},
+            {"--power-cycle-cmd CMD", "Shell command that cuts and restores the module's power "
+                                      "(a GPIO script, a USB hub port switch). Run when the "
+                                      "module does not come back or boot-loops, and when the "
+                                      "package requires a hard power cycle."},
+            {"--reboot-timeout S", "Seconds to wait for the module after each reboot "
+                                   "(default 300)."},
+            {"--chunk-size N", "Largest piece of the delta per write command (default: the "
+                               "method's maximum, 10240 for AT+CFSWFILE, 32768 for AT+CFTRANRX)."},
+            {"--push", "Send the delta over the AT port even when the package names a URL."},
+            {NULL, NULL}},
     .examples = "  modemctl -d /dev/ttyUSB2 fota apply sim7600sa-b14.fota --pubkey pub.pem\n"
                 "  modemctl -d /dev/ttyS1 -b 921600 fota apply sim7000g.fota \\\n"
                 "      --power-cycle-cmd '/usr/local/bin/modem-power cycle'\n"
@@ -688,9 +722,14 @@ static int mk_fota_status_run(struct mk_cli *cli, int argc, char **argv)
     optind = 0; /* GNU getopt: full re-initialisation (main parsed with "+") */
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'j': jdir = optarg; break;
-        case 'k': s.keep = true; break;
-        default: return mk_cli_usage_error(cli, "unknown option");
+        case 'j':
+            jdir = optarg;
+            break;
+        case 'k':
+            s.keep = true;
+            break;
+        default:
+            return mk_cli_usage_error(cli, "unknown option");
         }
     }
     if (optind != argc)
@@ -714,10 +753,10 @@ const struct mk_cli_cmd mk_cmd_fota_status = {
         "until reported: a finished job's result is shown as [new] once, and marked "
         "reported in its journal (unless --keep). Unfinished jobs continue with `fota apply "
         "--resume`. Needs no device.",
-    .opts = (const struct mk_cli_opt_doc[]){
-        {"--journal DIR", "Journal directory (default as for fota apply)."},
-        {"--keep", "Do not mark finished results as reported."},
-        {NULL, NULL}},
+    .opts = (const struct mk_cli_opt_doc[]){{"--journal DIR",
+                                             "Journal directory (default as for fota apply)."},
+                                            {"--keep", "Do not mark finished results as reported."},
+                                            {NULL, NULL}},
     .examples = "  modemctl fota status\n  modemctl --json fota status --journal /var/lib/fota\n",
     .needs_device = false,
     .run = mk_fota_status_run,

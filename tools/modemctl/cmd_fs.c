@@ -20,13 +20,17 @@ static int mk_fs_kind(struct mk_cli *cli, enum mk_fs_kind *kind)
         return mk_cli_fail(cli, e, "identifying the module: %s", mk_strerror(e));
     switch (id.family) {
     case MK_FAMILY_SIM7000:
-    case MK_FAMILY_SIM7070: *kind = MK_FS_CFS; return MK_EXIT_OK;
+    case MK_FAMILY_SIM7070:
+        *kind = MK_FS_CFS;
+        return MK_EXIT_OK;
     case MK_FAMILY_SIM7500:
-    case MK_FAMILY_SIM7600: *kind = MK_FS_7600; return MK_EXIT_OK;
+    case MK_FAMILY_SIM7600:
+        *kind = MK_FS_7600;
+        return MK_EXIT_OK;
     default:
         return mk_cli_fail(cli, MK_E_UNSUPPORTED,
-                           "%s (%s): no AT file system commands known for this module",
-                           id.model, mk_modem_family_name(id.family));
+                           "%s (%s): no AT file system commands known for this module", id.model,
+                           mk_modem_family_name(id.family));
     }
 }
 
@@ -120,7 +124,8 @@ static int mk_fs_put_run(struct mk_cli *cli, int argc, char **argv)
                 return mk_cli_usage_error(cli, "--chunk-size: 1 to 1048576 bytes");
             chunk = v;
             break;
-        default: return mk_cli_usage_error(cli, "unknown option");
+        default:
+            return mk_cli_usage_error(cli, "unknown option");
         }
     }
     if (argc - optind != 2)
@@ -189,10 +194,11 @@ const struct mk_cli_cmd mk_cmd_fs_put = {
         "SIM7500/SIM7600: AT+FSDEL of an old file, AT+CFTRANRX=\"REMOTE\",LEN after the \">\" "
         "prompt (pieces after the first use the offset form, UNVERIFIED on SIM7600), "
         "AT+FSATTRI. REMOTE is C:/NAME or F:/NAME (F: is the cache drive deltas go to).",
-    .opts = (const struct mk_cli_opt_doc[]){
-        {"--chunk-size N", "Bytes per write command (default 10240 on SIM7000, 32768 on "
-                           "SIM7600)."},
-        {NULL, NULL}},
+    .opts =
+        (const struct mk_cli_opt_doc[]){
+            {"--chunk-size N", "Bytes per write command (default 10240 on SIM7000, 32768 on "
+                               "SIM7600)."},
+            {NULL, NULL}},
     .examples = "  modemctl -d /dev/ttyUSB2 fs put ca.pem C:/ca.pem\n"
                 "  modemctl -d /dev/ttyS1 fs put update.zip /fota/update.zip\n",
     .needs_device = true,

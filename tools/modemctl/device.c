@@ -218,33 +218,37 @@ static enum mk_err mk_cli_sync(struct mk_cli_dev *d, uint64_t deadline)
     return mk_at_simple(&d->chan, "ATE0", 2000, NULL, 0, NULL);
 }
 
-enum mk_err mk_cli_device_open(struct mk_cli *cli)
+enum mk_err mk_cli_device_open_port(struct mk_cli *cli, bool quiet)
 {
-    struct mk_cli_dev *d = calloc(1, sizeof *d);
-    if (!d)
-        return MK_E_NOMEM;
-    d->cli = cli;
-    cli->dev = d;
-    d->t0_ms = mk_posix_now_ms();
-    d->port.fd = -1;
-
-    char path[512];
-    const char *dev = cli->device;
+    struct mk_cli_dev *d = cli->dev;
     enum mk_err e;
-    if (strncmp(dev, "sim:", 4) == 0) {
-        e = mk_cli_start_sim(d, dev + 4, path, sizeof path);
-        if (e != MK_OK) {
-            fprintf(stderr, "modemctl: could not start the simulator for profile '%s' "
-                            "(modemsim --list-profiles shows the names)\n", dev + 4);
-            return e;
+    if (!d) {
+        d = calloc(1, sizeof *d);
+        if (!d)
+            return MK_E_NOMEM;
+        d->cli = cli;
+        cli->dev = d;
+        d->t0_ms = mk_posix_now_ms();
+        d->port.fd = -1;
+        char path[512];
+        const char *dev = cli->device;
+        if (strncmp(dev, "sim:", 4) == 0) {
+            e = mk_cli_start_sim(d, dev + 4, path, sizeof path);
+            if (e != MK_OK) {
+                fprintf(stderr, "modemctl: could not start the simulator for profile '%s' "
+                                "(modemsim --list-profiles shows the names)\n", dev + 4);
+                return e;
+            }
+            dev = path;
         }
-        dev = path;
+        snprintf(d->path, sizeof d->path, "%s", dev);
     }
-    snprintf(d->path, sizeof d->path, "%s", dev);
+    if (d->port.fd >= 0)
+        return MK_OK;
     struct mk_posix_port_cfg pcfg = {.baud = cli->baud};
-    e = mk_posix_port_open(&d->port, dev, &pcfg);
+    e = mk_posix_port_open(&d->port, d->path, &pcfg);
     if (e != MK_OK) {
-        if (d->port.msg[0])
+        if (d->port.msg[0] && !quiet)
             fprintf(stderr, "modemctl: %s\n", d->port.msg);
         return e;
     }
@@ -263,10 +267,28 @@ enum mk_err mk_cli_device_open(struct mk_cli *cli)
     };
     mk_at_chan_init(&d->chan, &acfg, &d->port.io, mk_posix_clock());
     cli->chan = &d->chan;
+    return MK_OK;
+}
+
+enum mk_err mk_cli_device_sync(struct mk_cli *cli, uint64_t deadline_ms)
+{
+    struct mk_cli_dev *d = cli->dev;
+    if (!d || d->port.fd < 0)
+        return MK_E_STATE;
+    d->urcs_live = false;
+    enum mk_err e = mk_cli_sync(d, deadline_ms);
+    d->urcs_live = true;
+    return e;
+}
+
+enum mk_err mk_cli_device_open(struct mk_cli *cli)
+{
+    enum mk_err e = mk_cli_device_open_port(cli, false);
+    if (e != MK_OK)
+        return e;
     /* A module may take ~20 s to boot (TinyGSM PR #736); --timeout shortens the wait. */
     uint32_t wait_ms = cli->timeout_ms && cli->timeout_ms < 25000 ? cli->timeout_ms : 25000;
-    e = mk_cli_sync(d, mk_posix_now_ms() + wait_ms);
-    d->urcs_live = true;
+    e = mk_cli_device_sync(cli, mk_posix_now_ms() + wait_ms);
     if (e != MK_OK && !cli->quiet_open)
         fprintf(stderr, "modemctl: %s does not answer AT commands (%s); is it the AT port?\n",
                 cli->device, mk_strerror(e));
@@ -297,7 +319,7 @@ enum mk_err mk_cli_device_reopen(struct mk_cli *cli, uint64_t deadline_ms)
         return e;
     }
     mk_at_chan_set_io(&d->chan, &d->port.io);
-    return mk_cli_sync(d, deadline_ms);
+    return mk_cli_device_sync(cli, deadline_ms);
 }
 
 struct mk_posix_port *mk_cli_port(struct mk_cli *cli)
@@ -310,4 +332,20 @@ const char *mk_cli_device_path(struct mk_cli *cli)
 {
     struct mk_cli_dev *d = cli->dev;
     return d ? d->path : NULL;
+}
+
+void mk_cli_device_set_path(struct mk_cli *cli, const char *path)
+{
+    struct mk_cli_dev *d = cli->dev;
+    if (d) {
+        snprintf(d->path, sizeof d->path, "%s", path);
+        snprintf(d->port.device, sizeof d->port.device, "%s", path);
+    }
+}
+
+void mk_cli_device_rebind(struct mk_cli *cli)
+{
+    struct mk_cli_dev *d = cli->dev;
+    if (d)
+        mk_at_chan_set_io(&d->chan, &d->port.io);
 }

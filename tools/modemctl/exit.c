@@ -93,6 +93,7 @@ int mk_cli_exit_code(enum mk_err err)
         return MK_EXIT_FOTA_INTEGRITY;
     case MK_E_FOTA_FAILED:
     case MK_E_FOTA_NOT_BACK:
+    case MK_E_FLASH_NOT_BACK:
         return MK_EXIT_UPDATE_FAILED;
     case MK_E_SAHARA:
     case MK_E_FIREHOSE_NAK:

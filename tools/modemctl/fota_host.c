@@ -56,8 +56,7 @@ enum mk_err mk_host_pkg_open(struct mk_host_pkg *hp, const char *path, uint8_t *
     hp->rd.read = mk_host_pkg_read;
     hp->rd.ctx = hp;
     hp->rd.size = (uint64_t)st.st_size;
-    return mk_fota_pkg_open(&hp->pkg, &hp->rd, hp->man, sizeof hp->man, work, cap, why,
-                            why_cap);
+    return mk_fota_pkg_open(&hp->pkg, &hp->rd, hp->man, sizeof hp->man, work, cap, why, why_cap);
 }
 
 void mk_host_pkg_close(struct mk_host_pkg *hp)
@@ -84,8 +83,7 @@ static int mk_host_mkdirs(const char *dir)
     return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-void mk_host_journal_path(const struct mk_host_journal *hj, const char *id, char *out,
-                          size_t cap)
+void mk_host_journal_path(const struct mk_host_journal *hj, const char *id, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s.json", hj->dir, id);
 }
@@ -132,8 +130,7 @@ static int mk_host_cmp(const void *a, const void *b)
 }
 
 void mk_host_journal_each(const struct mk_host_journal *hj,
-                          void (*cb)(void *user, const char *file,
-                                     const struct mk_fota_journal *j),
+                          void (*cb)(void *user, const char *file, const struct mk_fota_journal *j),
                           void *user)
 {
     DIR *d = opendir(hj->dir);
@@ -189,8 +186,10 @@ void *mk_host_ed25519_load(const char *pem, bool private_only, char *why, size_t
         return NULL;
     }
     if (EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
-        snprintf(why, cap, "%s is not an Ed25519 key (make one with: openssl genpkey "
-                           "-algorithm ed25519)", pem);
+        snprintf(why, cap,
+                 "%s is not an Ed25519 key (make one with: openssl genpkey "
+                 "-algorithm ed25519)",
+                 pem);
         EVP_PKEY_free(k);
         return NULL;
     }
@@ -277,8 +276,7 @@ static void mk_host_human(char *buf, size_t cap, double bytes)
         snprintf(buf, cap, "%.0f B", bytes);
 }
 
-static void mk_host_bar(struct mk_host_progress *p, const char *what, double frac,
-                        const char *tail)
+static void mk_host_bar(struct mk_host_progress *p, const char *what, double frac, const char *tail)
 {
     char bar[31];
     int fill = (int)(frac * 30.0 + 0.5);

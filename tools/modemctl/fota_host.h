@@ -37,13 +37,11 @@ struct mk_host_journal {
  * (mode 0700) when create is set. */
 enum mk_err mk_host_journal_init(struct mk_host_journal *hj, const char *dir, bool create);
 /* Path of one job's journal file. */
-void mk_host_journal_path(const struct mk_host_journal *hj, const char *id, char *out,
-                          size_t cap);
+void mk_host_journal_path(const struct mk_host_journal *hj, const char *id, char *out, size_t cap);
 /* Calls cb for every journal in the directory (sorted by file name). Unreadable files
  * are passed with j == NULL. */
 void mk_host_journal_each(const struct mk_host_journal *hj,
-                          void (*cb)(void *user, const char *file,
-                                     const struct mk_fota_journal *j),
+                          void (*cb)(void *user, const char *file, const struct mk_fota_journal *j),
                           void *user);
 
 /* ---- Ed25519 ---- */
@@ -63,11 +61,11 @@ enum mk_err mk_host_run_cmd(const char *cmd, int *status);
 /* ---- progress: a bar on a terminal, JSON lines with --json, lines otherwise ---- */
 struct mk_host_progress {
     bool json, tty, quiet;
-    FILE *out;            /* stderr for text, stdout for JSON */
-    uint64_t t0_ms;       /* transfer start */
-    uint64_t first_done;  /* bytes already on the module when the transfer started */
+    FILE *out;           /* stderr for text, stdout for JSON */
+    uint64_t t0_ms;      /* transfer start */
+    uint64_t first_done; /* bytes already on the module when the transfer started */
     uint64_t last_ms;
-    bool bar_open;        /* a bar line without its newline is on the terminal */
+    bool bar_open; /* a bar line without its newline is on the terminal */
     const char *phase;
 };
 void mk_host_progress_init(struct mk_host_progress *p, bool json);

@@ -171,8 +171,10 @@ int main(int argc, char **argv)
     }
     if (!cli.device)
         cli.device = getenv("MODEMCTL_DEVICE");
-    if (!cli.device)
+    if (!cli.device) {
         cli.device = "sim:SIM7600E-H";
+        cli.device_default = true;
+    }
 
     int used = 0;
     const struct mk_cli_cmd *cmd = mk_cli_find(argc - optind, argv + optind, &used);

@@ -9,8 +9,8 @@
 #include "modemkit/str.h"
 
 #define MK_FOTA_CMD_MS 10000u
-#define CFOTA_INDEX 1 /* /fota/ (S5 §15 AT+CFSWFILE <index>) */
-#define CFOTA_NAME "update.zip"
+#define CFOTA_INDEX    1 /* /fota/ (S5 §15 AT+CFSWFILE <index>) */
+#define CFOTA_NAME     "update.zip"
 
 /* ---- cfota ---- */
 
@@ -40,8 +40,8 @@ static enum mk_err cfota_remove(struct mk_at_chan *ch)
     return e == MK_E_NOENT ? MK_OK : e;
 }
 
-static enum mk_err cfota_write(struct mk_at_chan *ch, uint64_t off, const uint8_t *data,
-                               size_t len, uint32_t rate)
+static enum mk_err cfota_write(struct mk_at_chan *ch, uint64_t off, const uint8_t *data, size_t len,
+                               uint32_t rate)
 {
     /* mode 0 starts the file afresh, mode 1 appends: the job writes in order */
     return mk_simcom_cfs_write(ch, CFOTA_INDEX, CFOTA_NAME, off > 0, data, len, rate);
@@ -163,8 +163,8 @@ static enum mk_err cdelta_remove(struct mk_at_chan *ch)
 static enum mk_err cdelta_write(struct mk_at_chan *ch, uint64_t off, const uint8_t *data,
                                 size_t len, uint32_t rate)
 {
-    return mk_simcom_fs_put(ch, MK_SIMCOM_CDELTA_FILE, off == 0 ? MK_SIMCOM_FS_NEW : off, data,
-                            len, rate);
+    return mk_simcom_fs_put(ch, MK_SIMCOM_CDELTA_FILE, off == 0 ? MK_SIMCOM_FS_NEW : off, data, len,
+                            rate);
 }
 
 static enum mk_err cdelta_read(struct mk_at_chan *ch, uint64_t off, uint8_t *buf, size_t len)
@@ -197,9 +197,12 @@ static const struct mk_fota_target_ops mk_simcom_cdelta = {
 const struct mk_fota_target_ops *mk_simcom_fota_ops(enum mk_fota_method method)
 {
     switch (method) {
-    case MK_FOTA_METHOD_CFOTA: return &mk_simcom_cfota;
-    case MK_FOTA_METHOD_CDELTA: return &mk_simcom_cdelta;
-    default: return NULL;
+    case MK_FOTA_METHOD_CFOTA:
+        return &mk_simcom_cfota;
+    case MK_FOTA_METHOD_CDELTA:
+        return &mk_simcom_cdelta;
+    default:
+        return NULL;
     }
 }
 
@@ -207,9 +210,12 @@ enum mk_fota_method mk_simcom_fota_method_for(enum mk_family family)
 {
     switch (family) {
     case MK_FAMILY_SIM7000:
-    case MK_FAMILY_SIM7070: return MK_FOTA_METHOD_CFOTA;
+    case MK_FAMILY_SIM7070:
+        return MK_FOTA_METHOD_CFOTA;
     case MK_FAMILY_SIM7500:
-    case MK_FAMILY_SIM7600: return MK_FOTA_METHOD_CDELTA;
-    default: return MK_FOTA_METHOD_NONE;
+    case MK_FAMILY_SIM7600:
+        return MK_FOTA_METHOD_CDELTA;
+    default:
+        return MK_FOTA_METHOD_NONE;
     }
 }

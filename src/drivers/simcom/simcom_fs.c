@@ -7,8 +7,8 @@
 #include "modemkit/simcom_fs.h"
 #include "modemkit/str.h"
 
-#define MK_FS_CMD_MS 5000u    /* plain FS commands */
-#define MK_FS_TEXT_CAP 400u   /* longest command line we build (a 255-byte URL fits) */
+#define MK_FS_CMD_MS   5000u /* plain FS commands */
+#define MK_FS_TEXT_CAP 400u  /* longest command line we build (a 255-byte URL fits) */
 
 static const char *const mk_cfs_dirs[] = {"custapp", "fota", "datatx", "customer"};
 
@@ -46,8 +46,8 @@ static enum mk_err mk_fs_parse_num(const char *resp, const char *prefix, size_t 
 static bool mk_fs_name_ok(const char *name, size_t max)
 {
     size_t n = strlen(name);
-    return n > 0 && n <= max && !strchr(name, '/') && !strchr(name, '"') &&
-           !strchr(name, '\r') && !strchr(name, '\n');
+    return n > 0 && n <= max && !strchr(name, '/') && !strchr(name, '"') && !strchr(name, '\r') &&
+           !strchr(name, '\n');
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -146,7 +146,7 @@ enum mk_err mk_simcom_cfs_write(struct mk_at_chan *ch, int index, const char *na
 struct mk_fs_rd {
     struct mk_at_chan *ch;
     const char *prefix;
-    size_t field;   /* which field of the announcing line is n */
+    size_t field; /* which field of the announcing line is n */
     uint8_t *buf;
     size_t cap, got;
     bool bad;
@@ -217,8 +217,7 @@ enum mk_err mk_simcom_cfs_read(struct mk_at_chan *ch, int index, const char *nam
     return mk_fs_noent(mk_fs_read_exec(ch, text, &r, MK_FS_CMD_MS + mk_fs_line_ms(len, 0), got));
 }
 
-enum mk_err mk_simcom_cfs_size(struct mk_at_chan *ch, int index, const char *name,
-                               uint64_t *size)
+enum mk_err mk_simcom_cfs_size(struct mk_at_chan *ch, int index, const char *name, uint64_t *size)
 {
     char text[MK_FS_TEXT_CAP], resp[128];
     struct mk_sb sb;
@@ -474,8 +473,7 @@ static size_t mk_fs_parse_drive(const char *p, uint64_t *total, uint64_t *used)
     return (size_t)(close + 1 - p);
 }
 
-enum mk_err mk_simcom_fs_parse_mem(const char *text, char drive, uint64_t *total,
-                                   uint64_t *used)
+enum mk_err mk_simcom_fs_parse_mem(const char *text, char drive, uint64_t *total, uint64_t *used)
 {
     const char *p = strstr(text, "+FSMEM:");
     if (!p)
@@ -544,8 +542,7 @@ static void mk_fs_ls_line(void *user, const char *line, size_t len)
 }
 
 enum mk_err mk_simcom_fs_list(struct mk_at_chan *ch, const char *dir,
-                              void (*cb)(void *user, const char *name, bool is_dir),
-                              void *user)
+                              void (*cb)(void *user, const char *name, bool is_dir), void *user)
 {
     enum mk_err e = mk_simcom_fs_cd(ch, dir);
     if (e != MK_OK)
