@@ -14,6 +14,7 @@
 
 #include "modemkit/at.h"
 #include "modemkit/err.h"
+#include "json_out.h"
 
 struct mk_posix_port;
 
@@ -98,9 +99,6 @@ int mk_cli_fail(struct mk_cli *cli, enum mk_err err, const char *fmt, ...)
 /* Usage error for the current command; returns MK_EXIT_USAGE. */
 int mk_cli_usage_error(struct mk_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* JSON string output helper: writes s as a JSON string literal (quoted, escaped). */
-void mk_cli_json_str(FILE *out, const char *s);
 
 /*
  * Device (device.c): opens cli->device (tty, pty, tcp:HOST:PORT or sim:PROFILE, which

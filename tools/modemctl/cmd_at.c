@@ -21,7 +21,7 @@ static void mk_at_print_line(void *user, const char *line, size_t len)
         memcpy(buf, line, len);
         buf[len] = '\0';
         printf("%s", p->first ? "" : ",");
-        mk_cli_json_str(stdout, buf);
+        mk_host_json_str(stdout, buf);
         p->first = false;
     } else {
         printf("%.*s\n", (int)len, line);
@@ -114,7 +114,7 @@ static int mk_at_run(struct mk_cli *cli, int argc, char **argv)
         struct mk_at_result res;
         if (cli->json) {
             printf("{\"command\":");
-            mk_cli_json_str(stdout, text);
+            mk_host_json_str(stdout, text);
             printf(",\"lines\":[");
         }
         enum mk_err e = mk_at_exec(cli->chan, &cmd, &res);
@@ -123,16 +123,16 @@ static int mk_at_run(struct mk_cli *cli, int argc, char **argv)
         if (cli->json) {
             printf("],\"result\":");
             if (final)
-                mk_cli_json_str(stdout, final);
+                mk_host_json_str(stdout, final);
             else
                 printf("null");
             if (res.urc_seen) {
                 printf(",\"urc\":");
-                mk_cli_json_str(stdout, res.urc_line);
+                mk_host_json_str(stdout, res.urc_line);
             }
             printf(",\"error\":");
             if (e != MK_OK)
-                mk_cli_json_str(stdout, mk_err_name(e));
+                mk_host_json_str(stdout, mk_err_name(e));
             else
                 printf("null");
             printf("}\n");

@@ -71,7 +71,7 @@ static int cert_put(struct mk_cli *cli, int argc, char **argv)
                            mk_strerror(e));
     if (cli->json) {
         printf("{\"name\":");
-        mk_cli_json_str(stdout, name);
+        mk_host_json_str(stdout, name);
         printf(",\"bytes\":%zu,\"certificates\":%u,\"keys\":%u}\n", len, info.certs, info.keys);
     } else {
         printf("%s: %zu bytes (%u certificate(s), %u key(s)) stored as %s\n", path, len, info.certs,
@@ -90,7 +90,7 @@ static void cert_ls_cb(void *user, const char *name)
     struct cert_ls *l = user;
     if (l->cli->json) {
         printf("%s", l->n ? "," : "");
-        mk_cli_json_str(stdout, name);
+        mk_host_json_str(stdout, name);
     } else {
         printf("%s\n", name);
     }
@@ -133,7 +133,7 @@ static int cert_rm(struct mk_cli *cli, int argc, char **argv)
         return mk_cli_fail(cli, e, "AT+CCERTDELE \"%s\": %s", argv[1], mk_strerror(e));
     if (cli->json) {
         printf("{\"deleted\":");
-        mk_cli_json_str(stdout, argv[1]);
+        mk_host_json_str(stdout, argv[1]);
         printf("}\n");
     }
     return MK_EXIT_OK;

@@ -93,7 +93,7 @@ static void fc_event(struct fc *fc, const char *kind, const char *text)
 {
     if (fc->cli->json) {
         printf("{\"event\":\"note\",\"kind\":\"%s\",\"text\":", kind);
-        mk_cli_json_str(stdout, text);
+        mk_host_json_str(stdout, text);
         printf("}\n");
         fflush(stdout);
         return;
@@ -142,7 +142,7 @@ static void fc_on_progress(void *ctx, const struct mk_flash_progress *p)
         fc->last_print_ms = now;
         printf("{\"event\":\"progress\",\"stage\":\"%s\",\"file\":", mk_flash_stage_name(p->stage));
         if (p->file)
-            mk_cli_json_str(stdout, p->file);
+            mk_host_json_str(stdout, p->file);
         else
             printf("null");
         printf(",\"index\":%u,\"count\":%u,\"file_done\":%llu,\"file_total\":%llu,\"done\":%llu,"
@@ -624,17 +624,17 @@ static int fc_verify(struct fc *fc)
         ok = strcmp(fc->old_revision, id.revision) != 0; /* at least it changed */
     if (cli->json) {
         printf("{\"event\":\"result\",\"ok\":%s,\"target\":", ok ? "true" : "false");
-        mk_cli_json_str(stdout, fc->target);
+        mk_host_json_str(stdout, fc->target);
         printf(",\"protocol\":");
-        mk_cli_json_str(stdout, fc->protocol);
+        mk_host_json_str(stdout, fc->protocol);
         printf(",\"expected\":");
-        mk_cli_json_str(stdout, want);
+        mk_host_json_str(stdout, want);
         printf(",\"revision_before\":");
-        mk_cli_json_str(stdout, fc->old_revision);
+        mk_host_json_str(stdout, fc->old_revision);
         printf(",\"revision\":");
-        mk_cli_json_str(stdout, id.revision);
+        mk_host_json_str(stdout, id.revision);
         printf(",\"impref_fw\":");
-        mk_cli_json_str(stdout, impref_fw);
+        mk_host_json_str(stdout, impref_fw);
         printf(",\"seconds\":%.1f}\n", (double)(now_ms() - fc->t0_ms) / 1000.0);
         fflush(stdout);
     } else {

@@ -199,15 +199,15 @@ static int mk_fota_pack_run(struct mk_cli *cli, int argc, char **argv)
     mk_sha256_hex(m.delta_sha256, dhex);
     if (cli->json) {
         printf("{\"package\":");
-        mk_cli_json_str(stdout, out);
+        mk_host_json_str(stdout, out);
         printf(",\"id\":\"%s\",\"model\":", idhex);
-        mk_cli_json_str(stdout, m.model);
+        mk_host_json_str(stdout, m.model);
         printf(",\"source\":");
-        mk_cli_json_str(stdout, m.source);
+        mk_host_json_str(stdout, m.source);
         printf(",\"target\":");
-        mk_cli_json_str(stdout, m.target);
+        mk_host_json_str(stdout, m.target);
         printf(",\"method\":\"%s\",\"delta\":{\"file\":", mk_fota_method_name(m.method));
-        mk_cli_json_str(stdout, m.delta_name);
+        mk_host_json_str(stdout, m.delta_name);
         printf(",\"size\":%zu,\"sha256\":\"%s\"},\"signed\":%s,\"post\":[%s],\"bytes\":%zu}\n",
                dlen, dhex, sign ? "true" : "false",
                (m.post & MK_FOTA_POST_HARD_POWER_CYCLE) ? "\"hard-power-cycle\"" : "", tlen);
@@ -288,7 +288,7 @@ static enum mk_err mk_fota_hook_power(void *ctx)
     mk_host_progress_flush(&a->progress);
     if (a->cli->json) {
         printf("{\"event\":\"power-cycle\",\"command\":");
-        mk_cli_json_str(stdout, a->power_cmd);
+        mk_host_json_str(stdout, a->power_cmd);
         printf("}\n");
         fflush(stdout);
     } else {
@@ -340,20 +340,20 @@ static void mk_fota_result_json(const struct mk_fota_job *job, enum mk_err e, in
     if (e == MK_OK)
         printf("null");
     else
-        mk_cli_json_str(stdout, mk_err_name(e));
+        mk_host_json_str(stdout, mk_err_name(e));
     printf(",\"code\":%d,\"message\":", code);
-    mk_cli_json_str(stdout, job->msg);
+    mk_host_json_str(stdout, job->msg);
     printf(",\"state\":%d,\"state_name\":\"%s\",\"lwm2m_result\":%d,\"result_name\":\"%s\","
            "\"final\":%s,\"package\":\"%s\",\"journal\":",
            (int)j->state, mk_fota_state_name(j->state), (int)j->result,
            mk_fota_result_name(j->result), j->final ? "true" : "false", j->package);
-    mk_cli_json_str(stdout, journal);
+    mk_host_json_str(stdout, journal);
     printf(",\"revision\":");
-    mk_cli_json_str(stdout, job->id.revision);
+    mk_host_json_str(stdout, job->id.revision);
     printf(",\"source\":");
-    mk_cli_json_str(stdout, j->source);
+    mk_host_json_str(stdout, j->source);
     printf(",\"target\":");
-    mk_cli_json_str(stdout, j->target);
+    mk_host_json_str(stdout, j->target);
     printf(",\"resumed\":%s,\"resumed_from\":%llu,\"bytes_sent\":%llu,\"delta_size\":%llu,"
            "\"chunks\":%u,\"applies_sent\":%u,\"apply_count\":%u,\"reconnects\":%u,"
            "\"power_cycles\":%u,\"already\":%s,\"fetched\":%s,\"sessions\":%u}\n",
@@ -653,7 +653,7 @@ static void mk_fota_status_one(void *user, const char *file, const struct mk_fot
     if (!jin) {
         if (s->cli->json) {
             printf("{\"journal\":");
-            mk_cli_json_str(stdout, file);
+            mk_host_json_str(stdout, file);
             printf(",\"error\":\"MK_E_JOURNAL\"}\n");
         } else {
             printf("%s: unreadable journal\n", file);
@@ -664,15 +664,15 @@ static void mk_fota_status_one(void *user, const char *file, const struct mk_fot
     bool was_reported = j.reported;
     if (s->cli->json) {
         printf("{\"journal\":");
-        mk_cli_json_str(stdout, file);
+        mk_host_json_str(stdout, file);
         printf(",\"package\":\"%s\",\"path\":", j.package);
-        mk_cli_json_str(stdout, j.path);
+        mk_host_json_str(stdout, j.path);
         printf(",\"model\":");
-        mk_cli_json_str(stdout, j.model);
+        mk_host_json_str(stdout, j.model);
         printf(",\"source\":");
-        mk_cli_json_str(stdout, j.source);
+        mk_host_json_str(stdout, j.source);
         printf(",\"target\":");
-        mk_cli_json_str(stdout, j.target);
+        mk_host_json_str(stdout, j.target);
         printf(",\"method\":\"%s\",\"state\":%d,\"state_name\":\"%s\",\"result\":%d,"
                "\"result_name\":\"%s\",\"final\":%s,\"offset\":%llu,\"delta_size\":%llu,"
                "\"apply_sent\":%s,\"apply_count\":%u,\"sessions\":%u,\"power_cycled\":%s,"
@@ -682,9 +682,9 @@ static void mk_fota_status_one(void *user, const char *file, const struct mk_fot
                (unsigned long long)j.offset, (unsigned long long)j.delta_size,
                j.apply_sent ? "true" : "false", j.apply_count, j.sessions,
                j.power_cycled ? "true" : "false", was_reported ? "true" : "false");
-        mk_cli_json_str(stdout, mk_err_name(j.err));
+        mk_host_json_str(stdout, mk_err_name(j.err));
         printf(",\"message\":");
-        mk_cli_json_str(stdout, j.message);
+        mk_host_json_str(stdout, j.message);
         printf("}\n");
     } else {
         printf("%.12s  %s %s -> %s (%s)\n", j.package, j.model, j.source, j.target,

@@ -170,9 +170,9 @@ static int mk_fs_put_run(struct mk_cli *cli, int argc, char **argv)
     double secs = (double)(mk_posix_now_ms() - t0) / 1000.0;
     if (cli->json) {
         printf("{\"local\":");
-        mk_cli_json_str(stdout, local);
+        mk_host_json_str(stdout, local);
         printf(",\"remote\":");
-        mk_cli_json_str(stdout, remote);
+        mk_host_json_str(stdout, remote);
         printf(",\"bytes\":%zu,\"seconds\":%.3f}\n", len, secs);
     } else {
         printf("%s -> %s: %zu bytes in %.1f s\n", local, remote, len, secs);
@@ -268,7 +268,7 @@ static int mk_fs_ls_7600(struct mk_cli *cli, const char *arg)
         }
         if (cli->json) {
             printf("%s{\"name\":", i ? "," : "");
-            mk_cli_json_str(stdout, l.e[i].name);
+            mk_host_json_str(stdout, l.e[i].name);
             printf(",\"dir\":%s,\"size\":%llu}", l.e[i].is_dir ? "true" : "false",
                    (unsigned long long)size);
         } else if (l.e[i].is_dir) {
@@ -322,11 +322,11 @@ static int mk_fs_ls_cfs(struct mk_cli *cli, const char *arg)
         return mk_fs_fail(cli, fe, "listing", arg);
     if (cli->json) {
         printf("{\"dir\":");
-        mk_cli_json_str(stdout, arg ? arg : "/");
+        mk_host_json_str(stdout, arg ? arg : "/");
         printf(",\"entries\":[");
         if (file) {
             printf("{\"name\":");
-            mk_cli_json_str(stdout, name);
+            mk_host_json_str(stdout, name);
             printf(",\"dir\":false,\"size\":%llu}", (unsigned long long)size);
         }
         printf("],\"listing\":false,\"free\":%llu}\n", (unsigned long long)free_bytes);
@@ -406,7 +406,7 @@ static int mk_fs_rm_run(struct mk_cli *cli, int argc, char **argv)
         return mk_fs_fail(cli, e, "removing", path);
     if (cli->json) {
         printf("{\"removed\":");
-        mk_cli_json_str(stdout, path);
+        mk_host_json_str(stdout, path);
         printf("}\n");
     } else {
         printf("removed %s\n", path);

@@ -17,33 +17,33 @@ static void mk_image_json(const struct mk_cli_file *cf, enum mk_err err,
                           const struct mk_cwe_info *info, const char *problem)
 {
     printf("{\"file\":");
-    mk_cli_json_str(stdout, cf->path);
+    mk_host_json_str(stdout, cf->path);
     printf(",\"size\":%llu,\"ok\":%s", (unsigned long long)cf->f.size, err ? "false" : "true");
     if (info->count) {
         printf(",\"type\":");
-        mk_cli_json_str(stdout, info->images[0].hdr.type);
+        mk_host_json_str(stdout, info->images[0].hdr.type);
         printf(",\"product\":");
-        mk_cli_json_str(stdout, info->images[0].hdr.product);
+        mk_host_json_str(stdout, info->images[0].hdr.product);
     }
     printf(",\"firmware\":");
-    mk_cli_json_str(stdout, info->firmware);
+    mk_host_json_str(stdout, info->firmware);
     printf(",\"config\":");
-    mk_cli_json_str(stdout, info->config);
+    mk_host_json_str(stdout, info->config);
     printf(",\"carrier\":");
-    mk_cli_json_str(stdout, info->carrier);
+    mk_host_json_str(stdout, info->carrier);
     printf(",\"images\":[");
     for (size_t i = 0; i < info->count; i++) {
         const struct mk_cwe_image *im = &info->images[i];
         char path[48];
         mk_cli_cwe_path(info, i, path, sizeof path);
         printf("%s{\"path\":\"%s\",\"type\":", i ? "," : "", path);
-        mk_cli_json_str(stdout, im->hdr.type);
+        mk_host_json_str(stdout, im->hdr.type);
         printf(",\"product\":");
-        mk_cli_json_str(stdout, im->hdr.product);
+        mk_host_json_str(stdout, im->hdr.product);
         printf(",\"version\":");
-        mk_cli_json_str(stdout, im->hdr.version);
+        mk_host_json_str(stdout, im->hdr.version);
         printf(",\"date\":");
-        mk_cli_json_str(stdout, im->hdr.rel_date);
+        mk_host_json_str(stdout, im->hdr.rel_date);
         printf(",\"offset\":%llu,\"size\":%u,\"depth\":%u,\"crc\":\"%s\",\"stored_crc\":"
                "\"0x%08x\",\"psb_crc\":\"%s\"}",
                (unsigned long long)im->offset, im->hdr.image_sz, im->depth, mk_image_crc_text(im),
@@ -52,18 +52,18 @@ static void mk_image_json(const struct mk_cli_file *cf, enum mk_err err,
     printf("]");
     if (err) {
         printf(",\"error\":{\"code\":");
-        mk_cli_json_str(stdout, mk_err_name(err));
+        mk_host_json_str(stdout, mk_err_name(err));
         printf(",\"problem\":");
-        mk_cli_json_str(stdout, mk_cwe_problem_name(info->problem));
+        mk_host_json_str(stdout, mk_cwe_problem_name(info->problem));
         if (info->fail_index >= 0 && (size_t)info->fail_index < info->count) {
             char path[48];
             mk_cli_cwe_path(info, (size_t)info->fail_index, path, sizeof path);
             printf(",\"image\":\"%s\"", path);
         }
         printf(",\"type\":");
-        mk_cli_json_str(stdout, info->fail_type);
+        mk_host_json_str(stdout, info->fail_type);
         printf(",\"offset\":%llu,\"message\":", (unsigned long long)info->fail_offset);
-        mk_cli_json_str(stdout, problem);
+        mk_host_json_str(stdout, problem);
         printf("}");
     }
     printf("}\n");

@@ -40,17 +40,17 @@ static void mk_info_json(const struct mk_modem_id *id, const struct mk_modem_cap
     uint32_t b = caps->bits;
     bool mqtt = b & (MK_CAP_MQTT_CMQTT | MK_CAP_MQTT_SM);
     printf("{\"manufacturer\":");
-    mk_cli_json_str(stdout, id->manufacturer);
+    mk_host_json_str(stdout, id->manufacturer);
     printf(",\"model\":");
-    mk_cli_json_str(stdout, id->model);
+    mk_host_json_str(stdout, id->model);
     printf(",\"revision\":");
-    mk_cli_json_str(stdout, id->revision);
+    mk_host_json_str(stdout, id->revision);
     printf(",\"imei\":");
-    mk_cli_json_str(stdout, id->imei);
+    mk_host_json_str(stdout, id->imei);
     printf(",\"vendor\":");
-    mk_cli_json_str(stdout, mk_modem_vendor_name(id->vendor));
+    mk_host_json_str(stdout, mk_modem_vendor_name(id->vendor));
     printf(",\"family\":");
-    mk_cli_json_str(stdout, mk_modem_family_name(id->family));
+    mk_host_json_str(stdout, mk_modem_family_name(id->family));
     printf(",\"capabilities\":{\"mqtt\":\"%s\",\"mqtt_versions\":%s,\"mqtt_credentials\":%s,"
            "\"tls\":%s,\"tls_version_max\":%d,\"tls_sslversion_all\":%s,\"fota\":\"%s\"}",
            mk_info_mqtt_name(b),
@@ -64,13 +64,13 @@ static void mk_info_json(const struct mk_modem_id *id, const struct mk_modem_cap
     printf(",\"quirk\":");
     if (caps->quirk) {
         printf("{\"revision\":");
-        mk_cli_json_str(stdout, caps->quirk->revision_prefix);
+        mk_host_json_str(stdout, caps->quirk->revision_prefix);
         printf(",\"what\":");
-        mk_cli_json_str(stdout, caps->quirk->what);
+        mk_host_json_str(stdout, caps->quirk->what);
         printf(",\"evidence\":");
-        mk_cli_json_str(stdout, caps->quirk->evidence);
+        mk_host_json_str(stdout, caps->quirk->evidence);
         printf(",\"remedy\":");
-        mk_cli_json_str(stdout, caps->quirk->remedy);
+        mk_host_json_str(stdout, caps->quirk->remedy);
         printf("}");
     } else {
         printf("null");

@@ -194,13 +194,13 @@ static void mq_event(struct mq *q, const char *event, enum mk_err err, const cha
 {
     if (q->cli->json) {
         printf("{\"event\":");
-        mk_cli_json_str(stdout, event);
+        mk_host_json_str(stdout, event);
         if (err != MK_OK) {
             printf(",\"error\":");
-            mk_cli_json_str(stdout, mk_err_name(err));
+            mk_host_json_str(stdout, mk_err_name(err));
         }
         printf(",\"detail\":");
-        mk_cli_json_str(stdout, detail);
+        mk_host_json_str(stdout, detail);
         printf("}\n");
         fflush(stdout);
     } else {
@@ -266,18 +266,18 @@ static int mq_fail(struct mq *q)
     const struct mk_mqtt_code *k = mk_mqtt_code_info(le->code);
     int code = mk_cli_exit_code(err);
     printf("{\"error\":");
-    mk_cli_json_str(stdout, mk_err_name(err));
+    mk_host_json_str(stdout, mk_err_name(err));
     printf(",\"code\":%d,\"module_error\":", code);
     if (le->code >= 0)
         printf("%d", le->code);
     else
         printf("null");
     printf(",\"meaning\":");
-    mk_cli_json_str(stdout, k ? k->meaning : "");
+    mk_host_json_str(stdout, k ? k->meaning : "");
     printf(",\"remedy\":");
-    mk_cli_json_str(stdout, k && k->remedy ? k->remedy : "");
+    mk_host_json_str(stdout, k && k->remedy ? k->remedy : "");
     printf(",\"message\":");
-    mk_cli_json_str(stdout, le->text);
+    mk_host_json_str(stdout, le->text);
     printf("}\n");
     fflush(stdout);
     fprintf(stderr, "modemctl: %s: %s%s\n", q->cli->cmd->name, le->text, mq_hint(le->code, err));
@@ -785,7 +785,7 @@ static int mq_run_pub(struct mk_cli *cli, int argc, char **argv)
             rc = mq_fail(q);
         } else if (cli->json) {
             printf("{\"published\":true,\"topic\":");
-            mk_cli_json_str(stdout, q->topics[0]);
+            mk_host_json_str(stdout, q->topics[0]);
             printf(",\"len\":%zu,\"qos\":%d,\"retain\":%s}\n", q->payload_len, q->qos,
                    q->retain ? "true" : "false");
         }

@@ -10,7 +10,7 @@ static void net_print(struct mk_cli *cli, const struct mk_bearer_status *st)
 {
     if (cli->json) {
         printf("{\"sim\":");
-        mk_cli_json_str(stdout, st->sim);
+        mk_host_json_str(stdout, st->sim);
         printf(",\"csq\":%d,\"dbm\":", st->rssi);
         if (st->dbm)
             printf("%d", st->dbm);
@@ -18,11 +18,11 @@ static void net_print(struct mk_cli *cli, const struct mk_bearer_status *st)
             printf("null");
         printf(",\"creg\":%d,\"cgreg\":%d,\"cereg\":%d,\"registered\":%s,\"cpsi\":", st->creg,
                st->cgreg, st->cereg, mk_bearer_registered(st) ? "true" : "false");
-        mk_cli_json_str(stdout, st->cpsi);
+        mk_host_json_str(stdout, st->cpsi);
         printf(",\"data\":%s,\"ip\":", st->data_up ? "true" : "false");
-        mk_cli_json_str(stdout, st->ip);
+        mk_host_json_str(stdout, st->ip);
         printf(",\"apn\":");
-        mk_cli_json_str(stdout, st->apn);
+        mk_host_json_str(stdout, st->apn);
         printf("}\n");
         return;
     }

@@ -71,7 +71,7 @@ static void mk_cli_print_urc(void *user, const char *line, size_t len)
         memcpy(buf, line, len);
         buf[len] = '\0';
         printf("{\"urc\":");
-        mk_cli_json_str(stdout, buf);
+        mk_host_json_str(stdout, buf);
         printf("}\n");
         fflush(stdout);
     } else {

@@ -15,9 +15,9 @@ static int mk_cli_error_out(struct mk_cli *cli, enum mk_err err, const char *msg
     int code = mk_cli_exit_code(err);
     if (cli->json) {
         printf("{\"error\":");
-        mk_cli_json_str(stdout, mk_err_name(err));
+        mk_host_json_str(stdout, mk_err_name(err));
         printf(",\"code\":%d,\"message\":", code);
-        mk_cli_json_str(stdout, msg);
+        mk_host_json_str(stdout, msg);
         printf("}\n");
         fflush(stdout);
     }
@@ -47,25 +47,6 @@ int mk_cli_usage_error(struct mk_cli *cli, const char *fmt, ...)
     return MK_EXIT_USAGE;
 }
 
-void mk_cli_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (*p < 0x20)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
 
 /*
  * Finds the command named by argv[0] (and argv[1] for two-word commands such as

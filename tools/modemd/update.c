@@ -15,13 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fota_host.h"
 #include "modemd.h"
 #include "modemkit/fota.h"
 
@@ -32,74 +32,37 @@ struct md_updater {
     struct md_link *link;
     struct mk_agent *agent;
     struct mk_agent_updater ops;
-    struct mk_fota_store store;
-    EVP_PKEY *key;
-    /* the open package */
-    int fd;
-    struct mk_fota_reader rd;
-    struct mk_fota_pkg pkg;
-    char man[8192];
-    char path[PATH_MAX];
+    struct mk_host_journal hj; /* the journal directory and its store */
+    void *key;                 /* Ed25519 public key (mk_host_ed25519_load), or NULL */
+    struct mk_host_pkg hp;     /* the open package (hp.fd < 0 when none) */
     uint8_t work[MD_WORK_CAP];
     struct mk_fota_job job;
     char jtext[4096];
 };
 
-/* ---- journal store ---- */
-
-static void up_journal_path(const struct md_updater *u, const char *id, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/%s.json", u->cfg->journal_dir, id);
-}
-
-static enum mk_err up_save(void *ctx, const char *id, const void *data, size_t len)
-{
-    char path[MD_PATH_CAP + 96];
-    up_journal_path(ctx, id, path, sizeof path);
-    return mk_posix_file_replace(path, data, len);
-}
-
-static enum mk_err up_load(void *ctx, const char *id, void *buf, size_t cap, size_t *len)
-{
-    char path[MD_PATH_CAP + 96];
-    up_journal_path(ctx, id, path, sizeof path);
-    return mk_posix_file_read(path, buf, cap, len);
-}
+/* ---- journal (the shared host store: one file per package, replaced atomically) ---- */
 
 /* The journal of package id: MK_OK with *j, MK_E_NOENT, or MK_E_JOURNAL. */
 static enum mk_err up_journal(struct md_updater *u, const char *id, struct mk_fota_journal *j)
 {
     size_t len = 0;
-    enum mk_err e = up_load(u, id, u->jtext, sizeof u->jtext, &len);
+    enum mk_err e = u->hj.store.load(u->hj.store.ctx, id, u->jtext, sizeof u->jtext, &len);
     if (e != MK_OK)
         return e;
     return mk_fota_journal_decode(j, u->jtext, len);
 }
 
-/* ---- package ---- */
-
-static enum mk_err up_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    struct md_updater *u = ctx;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(u->fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return mk_posix_errno(errno);
-        if (n == 0)
-            return MK_E_FORMAT; /* the file shrank */
-        done += (size_t)n;
-    }
-    return MK_OK;
-}
-
 static void up_close(struct md_updater *u)
 {
-    if (u->fd >= 0)
-        close(u->fd);
-    u->fd = -1;
+    mk_host_pkg_close(&u->hp);
+}
+
+/* The hooks share one context (the updater); the key is inside it. */
+static enum mk_err up_verify(void *ctx, const uint8_t *msg, size_t len,
+                             const uint8_t sig[MK_FOTA_SIG_LEN])
+{
+    struct md_updater *u = ctx;
+    return mk_host_ed25519_verify(u->key, msg, len, sig);
 }
 
 /* Single-quoted for sh. */
@@ -218,37 +181,19 @@ static enum mk_err up_open_pkg(struct md_updater *u, const struct mk_agent_job *
                                size_t why_cap)
 {
     up_close(u);
-    enum mk_err e = up_locate(u, job, u->path, sizeof u->path, why, why_cap);
+    char path[PATH_MAX];
+    enum mk_err e = up_locate(u, job, path, sizeof path, why, why_cap);
     if (e != MK_OK)
         return e;
-    u->fd = open(u->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (u->fd < 0 || fstat(u->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, why_cap, "package %s: %s", u->path,
-                 u->fd < 0 ? strerror(errno) : "not a regular file");
-        up_close(u);
-        return MK_E_NOENT;
-    }
-    u->rd = (struct mk_fota_reader){up_read, u, (uint64_t)st.st_size};
-    e = mk_fota_pkg_open(&u->pkg, &u->rd, u->man, sizeof u->man, u->work, sizeof u->work, why,
-                         why_cap);
+    e = mk_host_pkg_open(&u->hp, path, u->work, sizeof u->work, why, why_cap);
+    if (e == MK_E_NOENT || e == MK_E_PERM)
+        e = MK_E_NOENT; /* the job's package is not there: reported as such */
     if (e != MK_OK)
         up_close(u);
     return e;
 }
 
 /* ---- hooks for the FOTA job ---- */
-
-static enum mk_err up_verify(void *ctx, const uint8_t *msg, size_t len,
-                             const uint8_t sig[MK_FOTA_SIG_LEN])
-{
-    struct md_updater *u = ctx;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    bool ok = m && EVP_DigestVerifyInit(m, NULL, NULL, NULL, u->key) == 1 &&
-              EVP_DigestVerify(m, sig, MK_FOTA_SIG_LEN, msg, len) == 1;
-    EVP_MD_CTX_free(m);
-    return ok ? MK_OK : MK_E_FOTA_SIGNATURE;
-}
 
 static enum mk_err up_reopen(void *ctx, uint64_t deadline_ms)
 {
@@ -293,10 +238,10 @@ static enum mk_err up_open(void *ctx, const struct mk_agent_job *job,
     enum mk_err e = up_open_pkg(u, job, why, cap);
     if (e != MK_OK)
         return e;
-    snprintf(info->id, sizeof info->id, "%s", u->pkg.id_hex);
-    snprintf(info->model, sizeof info->model, "%s", u->pkg.man.model);
-    snprintf(info->source, sizeof info->source, "%s", u->pkg.man.source);
-    snprintf(info->target, sizeof info->target, "%s", u->pkg.man.target);
+    snprintf(info->id, sizeof info->id, "%s", u->hp.pkg.id_hex);
+    snprintf(info->model, sizeof info->model, "%s", u->hp.pkg.man.model);
+    snprintf(info->source, sizeof info->source, "%s", u->hp.pkg.man.source);
+    snprintf(info->target, sizeof info->target, "%s", u->hp.pkg.man.target);
     up_close(u);
     return MK_OK;
 }
@@ -328,8 +273,8 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     if (!resume && job->pkg_id[0] && up_journal(u, job->pkg_id, &j) == MK_OK && j.final) {
         /* an earlier job's finished journal for the same package: kept under another
          * name, so that a final journal seen later belongs to this job */
-        char from[MD_PATH_CAP + 96], to[MD_PATH_CAP + 128];
-        up_journal_path(u, job->pkg_id, from, sizeof from);
+        char from[sizeof u->hj.dir + 96], to[sizeof u->hj.dir + 128];
+        mk_host_journal_path(&u->hj, job->pkg_id, from, sizeof from);
         snprintf(to, sizeof to, "%.*s.done-%lld.json", (int)(strlen(from) - 5), from,
                  (long long)time(NULL));
         rename(from, to);
@@ -337,11 +282,11 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     char why[MK_FOTA_MSG_CAP];
     why[0] = '\0';
     enum mk_err e = up_open_pkg(u, job, why, sizeof why);
-    if (e == MK_OK && job->pkg_id[0] && strcmp(job->pkg_id, u->pkg.id_hex) != 0) {
+    if (e == MK_OK && job->pkg_id[0] && strcmp(job->pkg_id, u->hp.pkg.id_hex) != 0) {
         snprintf(why, sizeof why,
                  "the package file changed since the job started (now %.12s, "
                  "was %.12s)",
-                 u->pkg.id_hex, job->pkg_id);
+                 u->hp.pkg.id_hex, job->pkg_id);
         e = MK_E_FOTA_INTEGRITY;
         up_close(u);
     }
@@ -362,22 +307,22 @@ static void up_run(void *ctx, struct mk_agent *agent, const struct mk_agent_job 
     };
     struct mk_fota_config fc = {
         .chan = md_link_chan(u->link),
-        .store = &u->store,
+        .store = &u->hj.store,
         .hooks = &hooks,
         .buf = u->work,
         .buf_cap = sizeof u->work,
-        .package_path = u->path,
+        .package_path = u->hp.path,
         .require_signature = c->require_signature,
         .reboot_timeout_ms =
             c->reboot_timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c->reboot_timeout_ms,
     };
     md_log(MK_AGENT_LOG_INFO, "job %s: %s %s -> %s (%s)", job->id, resume ? "resuming" : "updating",
-           u->pkg.man.source, u->pkg.man.target, u->path);
+           u->hp.pkg.man.source, u->hp.pkg.man.target, u->hp.path);
     /* after a restart the port may not be open yet (the module may be mid-update and
      * silent): the engine's own waiting (reopen, power cycle) takes over from a failure */
     if (md_link_ready(u->link, mk_posix_now_ms() + 10000) != MK_OK)
         md_log(MK_AGENT_LOG_INFO, "job %s: the module does not answer yet", job->id);
-    e = mk_fota_run(&u->job, &fc, &u->pkg);
+    e = mk_fota_run(&u->job, &fc, &u->hp.pkg);
     up_close(u);
     if (e == MK_E_JOURNAL || e == MK_E_INVAL || e == MK_E_UNSUPPORTED) {
         /* nothing the next run could do better */
@@ -402,7 +347,7 @@ static void up_reported(void *ctx, const struct mk_agent_job *job)
         return;
     j.reported = true;
     if (mk_fota_journal_encode(&j, u->jtext, sizeof u->jtext, &len) == MK_OK)
-        up_save(u, job->pkg_id, u->jtext, len);
+        u->hj.store.save(u->hj.store.ctx, job->pkg_id, u->jtext, len);
 }
 
 struct md_updater *md_updater_new(const struct md_config *cfg, struct md_link *link)
@@ -412,23 +357,17 @@ struct md_updater *md_updater_new(const struct md_config *cfg, struct md_link *l
         return NULL;
     u->cfg = cfg;
     u->link = link;
-    u->fd = -1;
-    u->store = (struct mk_fota_store){up_save, up_load, u};
-    if (md_mkdirs(cfg->journal_dir) != MK_OK) {
+    u->hp.fd = -1;
+    if (mk_host_journal_init(&u->hj, cfg->journal_dir, true) != MK_OK) {
         md_log(MK_AGENT_LOG_ERR, "cannot create %s: %s", cfg->journal_dir, strerror(errno));
         free(u);
         return NULL;
     }
     if (cfg->public_key[0]) {
-        FILE *f = fopen(cfg->public_key, "r");
-        if (f) {
-            u->key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-            fclose(f);
-        }
-        if (!u->key || EVP_PKEY_id(u->key) != EVP_PKEY_ED25519) {
-            md_log(MK_AGENT_LOG_ERR, "fota.public_key %s is not a PEM Ed25519 public key",
-                   cfg->public_key);
-            EVP_PKEY_free(u->key);
+        char why[320];
+        u->key = mk_host_ed25519_load(cfg->public_key, false, why, sizeof why);
+        if (!u->key) {
+            md_log(MK_AGENT_LOG_ERR, "fota.public_key: %s", why);
             free(u);
             return NULL;
         }
@@ -442,7 +381,7 @@ void md_updater_free(struct md_updater *u)
     if (!u)
         return;
     up_close(u);
-    EVP_PKEY_free(u->key);
+    mk_host_ed25519_free(u->key);
     free(u);
 }
 

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "json_out.h"
 #include "modemkit/posix.h"
 
 /* ---- package file ---- */
@@ -297,7 +297,7 @@ void mk_host_progress_event(void *ctx, const struct mk_fota_event *ev)
         p->phase = ev->text;
         if (p->json) {
             fprintf(p->out, "{\"event\":\"phase\",\"phase\":");
-            mk_cli_json_str(p->out, ev->text);
+            mk_host_json_str(p->out, ev->text);
             fprintf(p->out, "}\n");
         } else if (!p->quiet) {
             mk_host_progress_flush(p);
@@ -307,7 +307,7 @@ void mk_host_progress_event(void *ctx, const struct mk_fota_event *ev)
     case MK_FOTA_EV_NOTE:
         if (p->json) {
             fprintf(p->out, "{\"event\":\"note\",\"text\":");
-            mk_cli_json_str(p->out, ev->text);
+            mk_host_json_str(p->out, ev->text);
             fprintf(p->out, "}\n");
         } else if (!p->quiet) {
             mk_host_progress_flush(p);

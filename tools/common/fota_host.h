@@ -1,19 +1,17 @@
 /*
- * Host side of the FOTA job for modemctl: the package file reader, the journal
+ * Host side of the FOTA job for modemctl and modemd: the package file reader, the journal
  * directory, Ed25519 signatures (OpenSSL libcrypto), the power-cycle command and the
  * progress display. The portable job (include/modemkit/fota.h) sees them only through
  * its small interfaces.
  */
-#ifndef MODEMCTL_FOTA_HOST_H
-#define MODEMCTL_FOTA_HOST_H
+#ifndef MK_HOST_FOTA_HOST_H
+#define MK_HOST_FOTA_HOST_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "modemkit/fota.h"
-
-struct mk_cli;
 
 /* ---- package file ---- */
 struct mk_host_pkg {
