@@ -208,29 +208,82 @@ run "$modemctl" -d "$sa_link" info | grep -E "Revision|MQTT" || true
 done_step "the module runs LE11B14SIM7600M22 and can now send MQTT credentials"
 
 # ---------------------------------------------------------------------------------------
-step "Telemetry over MQTT with TLS and credentials; a parameter change reaches the device"
-say "The platform listens for telemetry (mosquitto_sub, mutual TLS, its own credentials):"
-mosquitto_sub $(platform_tls) -i platform -t logger/0042/telemetry -C 2 -W 60 -v \
+step "The data logger (modemd) sends telemetry over TLS with credentials and takes new parameters"
+say "modemd is the agent of seed 000's data logger: samples go to a durable queue and leave"
+say "it only when the broker acknowledged them; parameters come down as JSON and are"
+say "validated, applied and acknowledged. Its configuration:"
+mkdir -p "$work/modemd"
+cat >"$work/modemd/modemd.conf" <<CONF
+[device]
+port = $sa_link
+reopen_timeout = 60s
+[mqtt]
+url = mqtts://127.0.0.1:$broker_port
+client_id = logger-0042
+username = logger-0042
+password = field-secret
+cafile = $b/ca.pem
+certfile = $b/device.pem
+keyfile = $b/device.key
+keepalive = 60s
+[sample]
+source = synthetic
+interval = 1s
+[state]
+dir = $work/modemd/state
+[params]
+apply_file = $work/modemd/params.json
+[param sample_interval_ms]
+type = int
+min = 1000
+max = 86400000
+default = 1000
+[param motor_speed]
+type = int
+min = 0
+max = 3000
+default = 1450
+[log]
+level = info
+CONF
+sed -e 's/^/    /' -e 's/^\(    password = \).*/\1(secret)/' "$work/modemd/modemd.conf"
+"$bin/tools/modemd/modemd" --check-config "$work/modemd/modemd.conf" >/dev/null ||
+  fail "modemd --check-config"
+say "The platform listens for telemetry (mosquitto_sub with its own certificate and credentials):"
+mosquitto_sub $(platform_tls) -i platform -q 1 -t devices/logger-0042/telemetry -C 3 -W 90 -v \
   >"$work/platform.out" 2>&1 &
 sub_pid=$!
 pids+=($sub_pid)
-for i in $(seq 100); do grep -q "platform" "$b/mosquitto.log" 2>/dev/null && break; sleep 0.05; done
-for n in 1 2; do
-  run "$modemctl" -d "$sa_link" mqtt pub "${device_tls[@]}" -q 1 -t logger/0042/telemetry \
-    -m "{\"seq\":$n,\"t\":$(date +%s),\"flow_lpm\":$((40 + n)).5,\"motor_rpm\":1450}" ||
-    fail "mqtt pub over TLS"
-done
-wait "$sub_pid" || fail "the platform did not receive both samples"
+for i in $(seq 100); do grep -q "as platform" "$b/mosquitto.log" 2>/dev/null && break; sleep 0.05; done
+printf '%s$ modemd --config %s%s\n' "$dim" "$work/modemd/modemd.conf" "$reset"
+"$bin/tools/modemd/modemd" --config "$work/modemd/modemd.conf" >"$work/modemd/log" 2>&1 &
+modemd_pid=$!
+pids+=($modemd_pid)
+wait "$sub_pid" || { sed 's/^/    /' "$work/modemd/log" >&2; fail "the platform did not receive 3 samples"; }
 say "What the platform received:"
 sed 's/^/    /' "$work/platform.out"
-say "The operator changes the sample interval (retained, so the device gets it whenever it"
-say "connects):"
-run mosquitto_pub $(platform_tls) -i operator-console -q 1 -r -t logger/0042/params \
-  -m '{"sample_interval_s":900,"motor_rpm":1200}' || fail "mosquitto_pub"
-run "$modemctl" -d "$sa_link" mqtt sub "${device_tls[@]}" -q 1 -t logger/0042/params -C 1 -W 30 |
-  tee "$work/params.out" || fail "mqtt sub"
-grep -q '"sample_interval_s":900' "$work/params.out" || fail "the parameter did not arrive"
-done_step "telemetry reached the platform over TLS with credentials; the new parameters reached the device"
+say "The operator changes the sample interval and the motor speed (seed 000's parameters):"
+mosquitto_sub $(platform_tls) -i operator-replies -q 1 -t devices/logger-0042/params/reply \
+  -C 2 -W 60 >"$work/replies.out" 2>&1 &
+rep_pid=$!
+pids+=($rep_pid)
+for i in $(seq 100); do grep -q "as operator-replies" "$b/mosquitto.log" 2>/dev/null && break; sleep 0.05; done
+run mosquitto_pub $(platform_tls) -i operator-console -q 1 -t devices/logger-0042/params \
+  -m '{"id":"op-1","sample_interval_ms":60000,"motor_speed":1200}' || fail "mosquitto_pub"
+say "and then makes a typo; the agent refuses it and changes nothing:"
+run mosquitto_pub $(platform_tls) -i operator-console -q 1 -t devices/logger-0042/params \
+  -m '{"id":"op-2","motor_speed":12000}' || fail "mosquitto_pub"
+wait "$rep_pid" || { sed 's/^/    /' "$work/modemd/log" >&2; fail "no acknowledgements from modemd"; }
+say "modemd's acknowledgements on the reply topic:"
+sed 's/^/    /' "$work/replies.out"
+say "The parameters the logger now runs with ($work/modemd/params.json):"
+sed 's/^/    /' "$work/modemd/params.json"
+echo
+grep -q '"status":"accepted"' "$work/replies.out" || fail "the change was not accepted"
+grep -q '"status":"rejected"' "$work/replies.out" || fail "the typo was not rejected"
+grep -q '"motor_speed": *1200' "$work/modemd/params.json" || fail "motor_speed not applied"
+kill "$modemd_pid" && wait "$modemd_pid" 2>/dev/null || true
+done_step "telemetry reached the platform; the new parameters were applied and acknowledged, the bad one refused"
 
 # ---------------------------------------------------------------------------------------
 step "An RC7620 stuck in a reboot loop after a bad update is recovered in download mode (seeds 002, 004)"
