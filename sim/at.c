@@ -48,14 +48,20 @@ void sim_modules_power(struct sim *s, bool on)
 
 /* ---- output ---- */
 
+/* A response line as modules frame it: "\r\n<text>\r\n". */
+static void sim_frame(struct sim_buf *b, const char *fmt, va_list ap)
+{
+    sim_buf_puts(b, "\r\n");
+    sim_buf_vprintf(b, fmt, ap);
+    sim_buf_puts(b, "\r\n");
+}
+
 void sim_reply(struct sim *s, const char *fmt, ...)
 {
     struct sim_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    sim_buf_puts(&b, "\r\n");
-    sim_buf_vprintf(&b, fmt, ap);
-    sim_buf_puts(&b, "\r\n");
+    sim_frame(&b, fmt, ap);
     va_end(ap);
     sim_out(s, b.p, b.len);
     sim_buf_free(&b);
@@ -74,9 +80,7 @@ void sim_urc(struct sim *s, const char *fmt, ...)
     struct sim_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    sim_buf_puts(&b, "\r\n");
-    sim_buf_vprintf(&b, fmt, ap);
-    sim_buf_puts(&b, "\r\n");
+    sim_frame(&b, fmt, ap);
     va_end(ap);
     sim_urc_raw(s, b.p, b.len);
     sim_buf_free(&b);

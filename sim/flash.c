@@ -44,6 +44,16 @@ static void escape_name(const char *name, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* The directory of area a and the path of the (escaped) file name in it. */
+static void area_path(const struct sim_flash *f, enum sim_area a, const char *name, char *dir,
+                      size_t dir_cap, char *path, size_t path_cap)
+{
+    char esc[600];
+    escape_name(name, esc, sizeof esc);
+    snprintf(dir, dir_cap, "%s/%s", f->dir, area_dir[a]);
+    snprintf(path, path_cap, "%s/%s", dir, esc);
+}
+
 static void unescape_name(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
@@ -240,10 +250,8 @@ int sim_flash_put(struct sim *s, enum sim_area a, const char *name, const void *
 {
     struct sim_flash *f = &s->flash;
     if (f->dir) {
-        char esc[600], dir[4200], path[4900];
-        escape_name(name, esc, sizeof esc);
-        snprintf(dir, sizeof dir, "%s/%s", f->dir, area_dir[a]);
-        snprintf(path, sizeof path, "%s/%s", dir, esc);
+        char dir[4200], path[4900];
+        area_path(f, a, name, dir, sizeof dir, path, sizeof path);
         if (write_atomic(dir, path, data, len) != 0) {
             sim_warn("cannot write %s: %s", path, strerror(errno));
             return -1;
@@ -263,10 +271,8 @@ int sim_flash_del(struct sim *s, enum sim_area a, const char *name)
     if (i < 0)
         return -1;
     if (f->dir) {
-        char esc[600], dir[4200], path[4900];
-        escape_name(name, esc, sizeof esc);
-        snprintf(dir, sizeof dir, "%s/%s", f->dir, area_dir[a]);
-        snprintf(path, sizeof path, "%s/%s", dir, esc);
+        char dir[4200], path[4900];
+        area_path(f, a, name, dir, sizeof dir, path, sizeof path);
         if (unlink(path) != 0 && errno != ENOENT)
             return -1;
         fsync_dir(dir);
@@ -307,10 +313,8 @@ int sim_flash_write_at(struct sim *s, enum sim_area a, const char *name, size_t 
     if (off > old)
         return -1;
     if (f->dir) {
-        char esc[600], dir[4200], path[4900];
-        escape_name(name, esc, sizeof esc);
-        snprintf(dir, sizeof dir, "%s/%s", f->dir, area_dir[a]);
-        snprintf(path, sizeof path, "%s/%s", dir, esc);
+        char dir[4200], path[4900];
+        area_path(f, a, name, dir, sizeof dir, path, sizeof path);
         int fd = open(path, O_WRONLY | O_CREAT, 0644);
         if (fd < 0)
             return -1;

@@ -288,6 +288,20 @@ static void mk_host_bar(struct mk_host_progress *p, const char *what, double fra
     p->bar_open = true;
 }
 
+/* A phase or note: {"event":EVENT,KEY:text} with --json, else a "fota: text" line. */
+static void mk_host_progress_text(struct mk_host_progress *p, const char *event, const char *key,
+                                  const char *text)
+{
+    if (p->json) {
+        fprintf(p->out, "{\"event\":\"%s\",\"%s\":", event, key);
+        mk_host_json_str(p->out, text);
+        fprintf(p->out, "}\n");
+    } else if (!p->quiet) {
+        mk_host_progress_flush(p);
+        fprintf(p->out, "fota: %s\n", text);
+    }
+}
+
 void mk_host_progress_event(void *ctx, const struct mk_fota_event *ev)
 {
     struct mk_host_progress *p = ctx;
@@ -295,24 +309,10 @@ void mk_host_progress_event(void *ctx, const struct mk_fota_event *ev)
     switch (ev->kind) {
     case MK_FOTA_EV_PHASE:
         p->phase = ev->text;
-        if (p->json) {
-            fprintf(p->out, "{\"event\":\"phase\",\"phase\":");
-            mk_host_json_str(p->out, ev->text);
-            fprintf(p->out, "}\n");
-        } else if (!p->quiet) {
-            mk_host_progress_flush(p);
-            fprintf(p->out, "fota: %s\n", ev->text);
-        }
+        mk_host_progress_text(p, "phase", "phase", ev->text);
         break;
     case MK_FOTA_EV_NOTE:
-        if (p->json) {
-            fprintf(p->out, "{\"event\":\"note\",\"text\":");
-            mk_host_json_str(p->out, ev->text);
-            fprintf(p->out, "}\n");
-        } else if (!p->quiet) {
-            mk_host_progress_flush(p);
-            fprintf(p->out, "fota: %s\n", ev->text);
-        }
+        mk_host_progress_text(p, "note", "text", ev->text);
         break;
     case MK_FOTA_EV_TRANSFER: {
         if (!p->t0_ms || ev->done < p->first_done) {
