@@ -11,6 +11,7 @@
  *   .../3-1:1.2/ttyUSB2                     -> usb-serial port (option, qcserial)
  *   .../3-1:1.2/tty/ttyACM0                 -> cdc_acm tty
  */
+#include "modemkit/str.h"
 #include "modemkit/usb.h"
 #include "modemkit/posix.h"
 
@@ -35,16 +36,6 @@ static const char *sys_root(const struct mk_usb_roots *r)
 static const char *proc_root(const struct mk_usb_roots *r)
 {
     return r && r->proc ? r->proc : "/proc";
-}
-
-/* Bounded copy, always NUL-terminated (sysfs strings longer than cap are cut). */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }
 
 /* out = a + "/" + b; false when it does not fit. */
@@ -116,7 +107,7 @@ static void link_basename(const char *path, char *out, size_t cap)
         return;
     target[n] = '\0';
     const char *slash = strrchr(target, '/');
-    copy_str(out, cap, slash ? slash + 1 : target);
+    (void)mk_strlcpy(out, slash ? slash + 1 : target, cap);
 }
 
 /* A device entry is "B-P[.P...]": no colon (interfaces), not "usbN" (root hubs). */
@@ -137,7 +128,7 @@ static void find_tty(const char *dir, char *out, size_t cap)
         return;
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "tty", 3) == 0 && e->d_name[3] != '\0') {
-            copy_str(out, cap, e->d_name);
+            (void)mk_strlcpy(out, e->d_name, cap);
             break;
         }
     }
@@ -198,7 +189,7 @@ enum mk_err mk_usb_read(const struct mk_usb_roots *roots, const char *port, stru
         out->devnum = (unsigned)v;
     if (read_num(dir, "bNumInterfaces", 10, &v))
         out->num_interfaces = (unsigned)v;
-    copy_str(out->port, sizeof out->port, port);
+    (void)mk_strlcpy(out->port, port, sizeof out->port);
     read_attr(dir, "devpath", out->devpath, sizeof out->devpath);
     read_attr(dir, "manufacturer", out->manufacturer, sizeof out->manufacturer);
     read_attr(dir, "product", out->product, sizeof out->product);
@@ -240,7 +231,7 @@ static enum mk_err list_names(const struct mk_usb_roots *roots, char (*names)[MK
     struct dirent *e;
     while ((e = readdir(d)) != NULL && *n < MAX_DEVICES) {
         if (is_device_name(e->d_name))
-            copy_str(names[(*n)++], MK_USB_NAME_CAP, e->d_name);
+            (void)mk_strlcpy(names[(*n)++], e->d_name, MK_USB_NAME_CAP);
     }
     closedir(d);
     qsort(names, *n, MK_USB_NAME_CAP, cmp_name);
@@ -550,7 +541,7 @@ enum mk_err mk_usb_find_holders(const struct mk_usb_roots *roots, const char *de
         *unreadable = 0;
     /* /proc/PID/fd shows the node's real path: resolve /dev/serial/by-id/... first. */
     if (!realpath(dev_path, target))
-        copy_str(target, sizeof target, dev_path);
+        (void)mk_strlcpy(target, dev_path, sizeof target);
     DIR *d = opendir(proc);
     if (!d)
         return mk_posix_errno(errno);
@@ -660,7 +651,7 @@ static void explain_holder(const struct mk_usb_dev *dev, const char *sys,
     /* ModemManager's device UID is the USB device's sysfs path. */
     if (!usb_dev_dir(&(struct mk_usb_roots){sys, NULL}, dev->port, link, sizeof link) ||
         !realpath(link, uid))
-        copy_str(uid, sizeof uid, link);
+        (void)mk_strlcpy(uid, link, sizeof uid);
     msg_add(msg, cap,
             ". ModemManager probes and keeps modem ports; while modemkit works on this module "
             "either stop it (sudo systemctl stop ModemManager), or keep it away from this "
@@ -683,13 +674,13 @@ enum mk_err mk_usb_diagnose(const struct mk_usb_roots *roots, const struct mk_us
     const struct mk_usb_intf *it = target_intf(dev, &out->cls);
     const struct mk_usb_intf *unbound = it;
     if (it && it->tty[0]) {
-        copy_str(out->tty, sizeof out->tty, it->tty);
+        (void)mk_strlcpy(out->tty, it->tty, sizeof out->tty);
     } else if (!it) {
         for (size_t i = 0; i < dev->nintf && !out->tty[0]; i++) {
             if (!is_serial_candidate(&dev->intf[i]))
                 continue;
             if (dev->intf[i].tty[0])
-                copy_str(out->tty, sizeof out->tty, dev->intf[i].tty);
+                (void)mk_strlcpy(out->tty, dev->intf[i].tty, sizeof out->tty);
             else if (!unbound)
                 unbound = &dev->intf[i];
         }
